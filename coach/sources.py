@@ -226,6 +226,11 @@ class MicSource:
             raise DeviceError(f"no microphone could be opened ({exc}); run `coach devices` "
                               "to list them and pick one with --mic") from exc
 
+    def open_and_close(self) -> None:
+        """Check that the microphone can be opened (DeviceError if not)."""
+        self.open()
+        self.close()
+
     def close(self) -> None:
         if self._stream is not None:
             try:
@@ -261,3 +266,20 @@ def import_sounddevice():
     except ImportError as exc:
         raise DeviceError("the sounddevice package is missing: `pip install sounddevice`") from exc
     return sd
+
+
+class RealtimeSource:
+    """Paces another source to wall-clock time (``--realtime`` with a recording)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def frames(self) -> Iterator[Frame]:
+        import time
+
+        t0 = time.monotonic()
+        for frame in self.inner.frames():
+            delay = t0 + frame.start_s - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            yield frame
