@@ -61,6 +61,18 @@ class VoiceSettings:
 class MeasureSettings:
     unsure_margin: float = 0.0
     """Reserved for attribution: how sure a voice match must be (0 = always pick one)."""
+    vad_threshold: float = 0.5
+    """Speech probability (0–1) at which a 10 ms hop counts as speech."""
+    min_speech_s: float = 0.08
+    """Speech must last this long (seconds) to start a segment: a clink of a plate does not."""
+    min_silence_s: float = 0.25
+    """A pause must last this long (seconds) to end a segment; shorter pauses are bridged."""
+    switch_penalty: float = 12.0
+    """Cost (nats) of a change of talker between two hops: higher makes attribution steadier."""
+    floor_bonus: float = 0.15
+    """Per-hop log-likelihood bonus (nats) for whoever holds the floor; a prior, not a rule."""
+    decision_lag_s: float = 2.0
+    """Who-spoke decisions become final this many seconds of audio after the speech."""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,10 @@ from coach.errors import CoachError
 
 COMMAND_MODULES = [
     "coach.cli.session_cmds",   # start, demo, plans, devices
+    "coach.cli.devices_cmd",    # devices
+    "coach.cli.history_cmds",   # history, report, forget
+    "coach.cli.analyze_cmd",    # analyze
+    "coach.cli.profile_cmds",   # enroll, profiles
 ]
 
 

@@ -1,0 +1,79 @@
+"""`coach analyze`: talk time and share per person in any recording, offline."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from coach.errors import CoachError
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "analyze", help="measure how long each person talks in a recording",
+        description="Analyse a WAV/FLAC/OGG recording: talk time and share per enrolled "
+                    "person. Name each person with --speaker NAME=ENROLL.wav (a clip of them "
+                    "alone, 4 s or more) or --speaker NAME (a stored profile, see `coach enroll`).")
+    p.add_argument("recording", help="the recording to analyse (WAV, FLAC or OGG)")
+    p.add_argument("--speaker", action="append", default=[], metavar="NAME[=CLIP]",
+                   help="a person: NAME=CLIP enrolls from a clip, NAME uses a stored profile "
+                        "(give it twice, once per partner)")
+    p.add_argument("--json", action="store_true", help="print exactly one JSON object on stdout")
+    p.add_argument("--commands", action="store_true",
+                   help="also list spoken commands (\"coach pause\", …) heard in the recording")
+    p.set_defaults(func=run)
+
+
+def _profiles(specs: list[str]):
+    from coach.profiles import ProfileStore, check_distinct, enroll_from_audio
+    from coach.sources import read_audio
+
+    store = ProfileStore()
+    out = {}
+    for spec in specs:
+        name, _, clip = spec.partition("=")
+        name = name.strip()
+        if not name:
+            raise CoachError(f"--speaker '{spec}': give a name, as NAME=CLIP.wav or NAME")
+        if name in out:
+            raise CoachError(f"--speaker {name} is given twice; each partner once")
+        out[name] = enroll_from_audio(name, read_audio(clip)) if clip else store.load(name)
+    check_distinct(out)
+    return out
+
+
+def run(args) -> int:
+    from coach.analysis import analyze_file
+
+    if not args.speaker and not args.commands:
+        raise CoachError("name the people to measure with --speaker NAME=CLIP.wav "
+                         "(or --speaker NAME for a stored profile), once per partner")
+    if len(args.speaker) == 1:
+        raise CoachError("give --speaker twice, once per partner: one voice alone cannot be told apart")
+    profiles = _profiles(args.speaker)
+    listeners = []
+    if args.commands:
+        try:
+            from coach.commands import CommandListener  # built separately; optional here
+        except ImportError as exc:
+            raise CoachError("listening for spoken commands is not available in this build") from exc
+        listeners.append(CommandListener())
+    result = analyze_file(args.recording, profiles, progress=not args.json, listeners=listeners)
+    if listeners:
+        heard = getattr(listeners[0], "heard", None)
+        heard = heard() if callable(heard) else (heard or [])
+        result.commands = [{"t_s": round(c.t_s, 2), "command": c.command} for c in heard]
+    data = result.to_json()
+    if args.json:
+        json.dump(data, sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    print(f"{args.recording}: {data['duration_s']:.1f} s")
+    width = max([len(n) for n in data["speakers"]] + [6])
+    for name, v in data["speakers"].items():
+        print(f"  {name:<{width}}  {v['talk_s']:7.1f} s  {100 * v['share']:5.1f} %")
+    if data["unsure_s"] > 0:
+        print(f"  {'unsure':<{width}}  {data['unsure_s']:7.1f} s")
+    for c in data.get("commands", []):
+        print(f"  command at {c['t_s']:.1f} s: {c['command']}")
+    return 0

@@ -1,0 +1,275 @@
+"""Accuracy benchmark: coach's measurement vs a plain baseline, on ../shared/data.
+
+For every case (conversations c01-c12 with their enrollment clips, the two AMI
+excerpts with theirs) and optional robustness variants, prints talk-share error (pp),
+each speaker's talk-time error (%), DER with a 0.25 s collar (names fixed by
+enrollment) and real-time factor (CPU), for coach and for a baseline measured in the
+same run (webrtcvad mode 2 + nearest mean-MFCC per 1.5 s window).
+
+    python scripts/bench_accuracy.py [--data DIR] [--variants] [--only c01,c12] [--no-baseline]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from coach.analysis import Analyzer  # noqa: E402
+from coach.frames import frames_from_array  # noqa: E402
+from coach.profiles import enroll_from_audio  # noqa: E402
+from coach.sources import read_audio  # noqa: E402
+
+STEP_S = 0.01
+COLLAR_S = 0.25
+
+
+def data_dir(arg: str | None) -> Path:
+    for cand in (arg, os.environ.get("COACH_SHARED_DATA"), ROOT.parent / "shared" / "data"):
+        if cand and Path(cand).is_dir():
+            return Path(cand)
+    sys.exit("no shared data folder: pass --data or set COACH_SHARED_DATA")
+
+
+def read_rttm(path: Path) -> list[tuple[float, float, str]]:
+    out = []
+    for line in path.read_text().splitlines():
+        p = line.split()
+        if p and p[0] == "SPEAKER":
+            out.append((float(p[3]), float(p[3]) + float(p[4]), p[7]))
+    return out
+
+
+def cases(root: Path):
+    conv = root / "conversations"
+    index = {c["id"]: c for c in json.loads((conv / "index.json").read_text())} \
+        if (conv / "index.json").exists() else {}
+    for d in sorted(conv.glob("c[0-9]*")):
+        meta = json.loads((d / f"{d.name}.json").read_text())
+        names = list(meta["speakers"])
+        genders = "".join(meta["speakers"][n]["gender"] for n in names)
+        noise = meta.get("noise") or index.get(d.name, {}).get("noise") or ""
+        if isinstance(noise, dict):
+            noise = f"{noise.get('name', noise.get('file', ''))} {noise.get('snr_db', '')}".strip()
+        yield dict(name=d.name, wav=d / f"{d.name}.wav", rttm=d / f"{d.name}.rttm", genders=genders,
+                   noise=str(noise or "none"),
+                   enroll={n: d / meta["speakers"][n]["enrollment_file"] for n in names})
+    ami = root / "real" / "ami_excerpts"
+    if ami.is_dir():
+        clips = json.loads((ami / "enroll" / "enroll.json").read_text())["clips"]
+        for wav in sorted(ami.glob("ami_dev*.wav")):
+            e = clips[wav.stem]
+            yield dict(name=wav.stem, wav=wav, rttm=wav.with_suffix(".rttm"), genders="??",
+                       noise="far-field", enroll={n: ami / v["file"] for n, v in e.items()})
+
+
+def grid(segs, names, dur_s):
+    n = int(np.ceil(dur_s / STEP_S))
+    g = {k: np.zeros(n, bool) for k in list(names) + [None]}
+    for a, b, who in segs:
+        g.setdefault(who, np.zeros(n, bool))[int(round(a / STEP_S)):int(round(b / STEP_S))] = True
+    return g
+
+
+def der(ref, hyp, names, dur_s) -> float:
+    r, h = grid(ref, names, dur_s), grid(hyp, names, dur_s)
+    n = len(r[names[0]])
+    score = np.ones(n, bool)
+    for a, b, _ in ref:  # no scoring within a collar of a reference boundary
+        for t in (a, b):
+            score[max(0, int(round((t - COLLAR_S) / STEP_S))):int(round((t + COLLAR_S) / STEP_S))] = False
+    nref = sum(r[k].astype(int) for k in names)
+    nhyp = sum(h[k].astype(int) for k in h)
+    correct = sum((r[k] & h[k]).astype(int) for k in names)
+    err = (np.maximum(nref, nhyp) - correct)[score].sum()
+    total = nref[score].sum()
+    return 100.0 * err / max(total, 1)
+
+
+def talk(segs, names, dur_s):
+    g = grid(segs, names, dur_s)
+    return {k: g[k].sum() * STEP_S for k in names}
+
+
+# -- the plain baseline: webrtcvad + nearest mean-MFCC per 1.5 s window ------------------
+
+def baseline(x: np.ndarray, enroll: dict[str, np.ndarray]):
+    import webrtcvad
+    from scipy.fft import dct
+    from coach.features import FFT_SIZE, mel_filterbank
+
+    fb = mel_filterbank(26, 0, 8000)
+
+    def mfcc(sig):
+        n = len(sig) // 160 - 2
+        idx = np.arange(400)[None, :] + 160 * np.arange(max(n, 0))[:, None]
+        p = np.abs(np.fft.rfft(sig[idx] * np.hamming(400), FFT_SIZE)) ** 2
+        return dct(np.log(p @ fb + 1e-10), norm="ortho", axis=1)[:, 1:14]
+
+    vad = webrtcvad.Vad(2)
+
+    def speech(sig):
+        pcm = (np.clip(sig, -1, 1) * 32767).astype("<i2")
+        return np.array([vad.is_speech(pcm[i:i + 480].tobytes(), 16000)
+                         for i in range(0, len(pcm) - 479, 480)])
+
+    cents = {}
+    for n, e in enroll.items():
+        sp = np.repeat(speech(e), 3)
+        m = mfcc(e)
+        k = min(len(m), len(sp))
+        cents[n] = m[:k][sp[:k]].mean(axis=0)
+    sp = speech(x)
+    m = mfcc(x)
+    names = list(enroll)
+    segs = []
+    win = 50  # 1.5 s of 30 ms frames
+    for w0 in range(0, len(sp), win):
+        ws = sp[w0:w0 + win]
+        if not ws.any():
+            continue
+        a, b = w0 * 3, min(len(m), (w0 + len(ws)) * 3)
+        mm = m[a:b][np.repeat(ws, 3)[:b - a]].mean(axis=0)
+        who = min(names, key=lambda n: np.sum((mm - cents[n]) ** 2))
+        for i in np.flatnonzero(ws):
+            t = (w0 + i) * 0.03
+            segs.append((t, t + 0.03, who))
+    return segs
+
+
+# -- robustness variants: built from the data, never stored ------------------------------
+
+def variant(x: np.ndarray, kind: str) -> np.ndarray:
+    from scipy.signal import butter, fftconvolve, resample_poly, sosfilt
+    rng = np.random.default_rng(1)
+    if kind == "phone":  # 8 kHz telephone band, 300-3400 Hz
+        y = resample_poly(x, 1, 2)
+        y = sosfilt(butter(4, [300, 3400], "bandpass", fs=8000, output="sos"), y)
+        return resample_poly(y, 2, 1).astype(np.float32)
+    if kind == "reverb":  # exponential-decay room, RT60 ~0.5 s
+        t = np.arange(int(0.5 * 16000)) / 16000
+        ir = rng.standard_normal(len(t)) * np.exp(-6.9 * t / 0.5)
+        ir[0] = 6.0
+        y = fftconvolve(x, ir)[:len(x)]
+        return (y / np.abs(y).max() * np.abs(x).max()).astype(np.float32)
+    if kind == "quiet":  # -20 dB: a far-away microphone
+        return (x * 0.1).astype(np.float32)
+    raise ValueError(kind)
+
+
+def run_coach(x, enroll_audio, names):
+    t0 = time.process_time()
+    profiles = {n: enroll_from_audio(n, a) for n, a in enroll_audio.items()}
+    an = Analyzer(profiles, names=names)
+    for f in frames_from_array(x):
+        an.feed(f)
+    segs = an.finish()
+    return [(s.start_s, s.end_s, s.speaker) for s in segs], time.process_time() - t0
+
+
+def fit_vad(root: Path) -> None:
+    """Refit the VAD's logistic weights on the odd conversations and the noise clips."""
+    from scipy.ndimage import uniform_filter1d
+    from scipy.optimize import minimize
+    from coach.features import HOP_S, extract
+    from coach.vad import _CONTEXT, _base_cues
+
+    train = [root / "conversations" / c / f"{c}.wav" for c in ("c01", "c03", "c05", "c07", "c09", "c11")]
+    train += sorted((root / "noise").glob("*.wav"))
+    xs, ys = [], []
+    for wav in train:
+        base = _base_cues(extract(read_audio(wav)))
+        y = np.zeros(len(base), bool)
+        for a, b, _ in read_rttm(wav.with_suffix(".rttm")):
+            y[int(round(a / HOP_S)):int(round(b / HOP_S))] = True
+        xs.append(np.concatenate([base] + [uniform_filter1d(base, w, axis=0, mode="nearest") for w in _CONTEXT], 1))
+        ys.append(y)
+    X, Y = np.concatenate(xs).astype(np.float64), np.concatenate(ys)
+    mu, sd = X.mean(0), X.std(0) + 1e-6
+    Z = (X - mu) / sd
+
+    def nll(p):
+        z = Z @ p[:-1] + p[-1]
+        g = 1 / (1 + np.exp(-z)) - Y
+        return (np.logaddexp(0, z) - Y * z).mean() + 1e-3 * (p[:-1] ** 2).sum(), \
+            np.r_[Z.T @ g / len(Y) + 2e-3 * p[:-1], g.mean()]
+
+    p = minimize(nll, np.zeros(Z.shape[1] + 1), jac=True, method="L-BFGS-B").x
+    w, b = p[:-1] / sd, p[-1] - np.sum(p[:-1] * mu / sd)
+    rows = w.reshape(1 + len(_CONTEXT), -1)
+    text = [(ROOT / "coach" / "vad_weights.py").read_text().split("WEIGHTS = (")[0] + "WEIGHTS = ("]
+    text += ["    (" + ", ".join("%.5g" % v for v in r) + ")," for r in rows]
+    text += [")", "BIAS = %.6g" % b, ""]
+    (ROOT / "coach" / "vad_weights.py").write_text("\n".join(text))
+    print("wrote coach/vad_weights.py")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data")
+    ap.add_argument("--only")
+    ap.add_argument("--variants", action="store_true", help="add phone/reverb/quiet copies of each case")
+    ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--fit-vad", action="store_true", help="refit coach/vad_weights.py and exit")
+    args = ap.parse_args()
+    root = data_dir(args.data)
+    if args.fit_vad:
+        return fit_vad(root)
+    rows = []
+    for case in cases(root):
+        if args.only and case["name"] not in args.only.split(","):
+            continue
+        names = list(case["enroll"])
+        x0 = read_audio(case["wav"])
+        enroll0 = {n: read_audio(p) for n, p in case["enroll"].items()}
+        ref = read_rttm(case["rttm"])
+        dur = len(x0) / 16000
+        kinds = [None] + (["phone", "reverb", "quiet"] if args.variants else [])
+        for kind in kinds:
+            x = x0 if kind is None else variant(x0, kind)
+            # The enrollment is made in the same room: same channel as the conversation.
+            enroll = enroll0 if kind is None else {n: variant(a, kind) for n, a in enroll0.items()}
+            label = case["name"] + ("" if kind is None else f"+{kind}")
+            truth = talk(ref, names, dur)
+            systems = [("coach", lambda: run_coach(x, enroll, names))]
+            if not args.no_baseline:
+                systems.append(("baseline", lambda: (lambda t: (baseline(x, enroll), time.process_time() - t))(time.process_time())))
+            for sysname, fn in systems:
+                hyp, cpu = fn()
+                got = talk(hyp, names, dur)
+                tot_t, tot_g = sum(truth.values()), sum(got.values())
+                share_err = 100 * abs((got[names[0]] / tot_g if tot_g else 0.5) - truth[names[0]] / tot_t)
+                terr = [100 * (got[n] - truth[n]) / truth[n] for n in names]
+                rows.append(dict(case=label, system=sysname, noise=case["noise"], genders=case["genders"],
+                                 share=share_err, terr_a=terr[0], terr_b=terr[1],
+                                 der=der(ref, hyp, names, dur), rtf=dur / max(cpu, 1e-9)))
+                r = rows[-1]
+                print(f"{label:<16} {sysname:<8} {r['noise'][:18]:<18} {r['genders']:<3} share {r['share']:5.1f} pp  "
+                      f"talk {r['terr_a']:+6.1f}% {r['terr_b']:+6.1f}%  DER {r['der']:5.1f}%  RTF {r['rtf']:6.0f}x",
+                      flush=True)
+    print()
+    for sysname in sorted({r["system"] for r in rows}):
+        rs = [r for r in rows if r["system"] == sysname]
+        for lab, sel in (("all", rs), ("originals", [r for r in rs if "+" not in r["case"]])):
+            if not sel:
+                continue
+            sh = [r["share"] for r in sel]
+            te = [abs(r[k]) for r in sel for k in ("terr_a", "terr_b")]
+            de = [r["der"] for r in sel]
+            print(f"{sysname:<8} {lab:<10} n={len(sel):2d}  share median {statistics.median(sh):4.1f} pp worst "
+                  f"{max(sh):5.1f} pp | |talk err| median {statistics.median(te):5.1f}% worst {max(te):6.1f}% | "
+                  f"DER median {statistics.median(de):5.1f}% worst {max(de):5.1f}% | "
+                  f"RTF median {statistics.median(r['rtf'] for r in sel):5.0f}x")
+
+
+if __name__ == "__main__":
+    main()

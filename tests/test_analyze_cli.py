@@ -1,0 +1,64 @@
+"""`coach analyze`, `coach enroll` and `coach profiles` through main(argv)."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from coach.cli import main
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    root = Path(os.environ.get("COACH_SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
+    if not root.is_dir():
+        pytest.skip(f"real speech corpus not found at {root} (set COACH_SHARED_DATA)")
+    return root
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("COACH_HOME", str(tmp_path))
+    return tmp_path
+
+
+def test_help_for_every_command(capsys):
+    for cmd in ("analyze", "enroll", "profiles"):
+        assert main([cmd, "--help"]) == 0
+        assert cmd in capsys.readouterr().out
+
+
+def test_analyze_json_with_clip_and_stored_profile(shared_data, capsys):
+    d = shared_data / "conversations" / "c01"
+    assert main(["enroll", "Sam", "--from", str(d / "enroll_ls1688.wav")]) == 0
+    capsys.readouterr()
+    assert main(["analyze", str(d / "c01.wav"), "--speaker", "Sam",
+                 "--speaker", f"Alex={d / 'enroll_ls1998.wav'}", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["speakers"]) == {"Sam", "Alex"}
+    assert out["speakers"]["Alex"]["share"] > out["speakers"]["Sam"]["share"]
+
+
+def test_profiles_list_and_delete(shared_data, capsys):
+    d = shared_data / "conversations" / "c01"
+    main(["enroll", "Sam", "--from", str(d / "enroll_ls1688.wav")])
+    capsys.readouterr()
+    assert main(["profiles", "--json"]) == 0
+    assert [p["name"] for p in json.loads(capsys.readouterr().out)["profiles"]] == ["Sam"]
+    assert main(["profiles", "--delete", "Sam"]) == 0
+    assert main(["profiles", "--delete", "Sam"]) == 2
+
+
+def test_bad_input_is_one_line_exit_2(tmp_path, capsys):
+    assert main(["analyze", str(tmp_path / "nope.wav"), "--speaker", "A", "--speaker", "B"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("coach:")
+    assert main(["analyze", str(tmp_path / "nope.wav")]) == 2
+    assert "--speaker" in capsys.readouterr().err
+
+
+def test_same_clip_twice_is_refused(shared_data, capsys):
+    clip = shared_data / "conversations" / "c01" / "enroll_ls1688.wav"
+    assert main(["analyze", str(clip), "--speaker", f"A={clip}", "--speaker", f"B={clip}"]) == 2
+    assert "same clip" in capsys.readouterr().err

@@ -1,0 +1,79 @@
+"""Attribution on real voices: the right partner, the floor as a prior, interjections caught."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from coach.analysis import Analyzer
+from coach.frames import Frame, frames_from_array
+from coach.profiles import enroll_from_audio
+from coach.sources import read_audio
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    root = Path(os.environ.get("COACH_SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
+    if not root.is_dir():
+        pytest.skip(f"real speech corpus not found at {root} (set COACH_SHARED_DATA)")
+    return root
+
+
+def voices(shared_data, a="ls1688", b="ls3080"):
+    spk = shared_data / "speakers" / "librispeech_test-other"
+    ea = read_audio(shared_data / "conversations" / "enrollment" / f"{a}.wav")
+    eb = read_audio(shared_data / "conversations" / "enrollment" / f"{b}.wav")
+    ua = read_audio(sorted((spk / a[2:]).glob("*.wav"))[0] if (spk / a[2:]).exists() else sorted(spk.glob(f"*{a[2:]}*/*.wav"))[0])
+    ub = read_audio(sorted((spk / b[2:]).glob("*.wav"))[0] if (spk / b[2:]).exists() else sorted(spk.glob(f"*{b[2:]}*/*.wav"))[0])
+    return {"A": enroll_from_audio("A", ea), "B": enroll_from_audio("B", eb)}, ua, ub
+
+
+def talk(segs):
+    out = {}
+    for s in segs:
+        out[s.speaker] = out.get(s.speaker, 0) + s.duration_s
+    return out
+
+
+def test_each_voice_goes_to_its_owner(shared_data):
+    prof, ua, ub = voices(shared_data)
+    gap = np.zeros(16000, np.float32)
+    x = np.concatenate([ua, gap, ub])
+    an = Analyzer(prof)
+    for f in frames_from_array(x):
+        an.feed(f)
+    segs = an.finish()
+    t = talk(segs)
+    cut = (len(ua) + len(gap) / 2) / 16000
+    a_in_a = sum(s.duration_s for s in segs if s.speaker == "A" and s.end_s <= cut)
+    b_in_b = sum(s.duration_s for s in segs if s.speaker == "B" and s.start_s >= cut)
+    assert a_in_a > 0.85 * t.get("A", 0) and b_in_b > 0.85 * t.get("B", 0)
+    assert t["A"] > 0.6 * len(ua) / 16000 and t["B"] > 0.6 * len(ub) / 16000
+
+
+def test_floor_alone_without_profiles(shared_data):
+    _, ua, _ = voices(shared_data)
+    an = Analyzer(None, names=["A", "B"])
+    for f in frames_from_array(ua):
+        an.feed(f, floor="B")
+    t = talk(an.finish())
+    assert set(t) == {"B"} and t["B"] > 0.5 * len(ua) / 16000
+
+
+def test_interjection_of_the_listener_is_caught(shared_data):
+    prof, ua, ub = voices(shared_data)
+    x = np.concatenate([ua[:6 * 16000], ub[:int(1.5 * 16000)], ua[6 * 16000:12 * 16000]])
+    an = Analyzer(prof)
+    for f in frames_from_array(x):
+        an.feed(f, floor="A")
+    t = talk(an.finish())
+    assert 0.8 < t.get("B", 0) < 2.5
+
+
+def test_coach_speaking_frames_never_count(shared_data):
+    prof, ua, _ = voices(shared_data)
+    an = Analyzer(prof)
+    for f in frames_from_array(ua):
+        an.feed(Frame(f.samples, f.start_s, coach_speaking=True))
+    assert an.finish() == []

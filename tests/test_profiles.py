@@ -1,0 +1,71 @@
+"""Voice profiles: enrollment checks with advice, the on-disk store, one clip for two people."""
+
+import os
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from coach.errors import CoachError
+from coach.profiles import EnrollmentRefused, ProfileStore, enroll_from_audio
+from coach.sources import read_audio
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    root = Path(os.environ.get("COACH_SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
+    if not root.is_dir():
+        pytest.skip(f"real speech corpus not found at {root} (set COACH_SHARED_DATA)")
+    return root
+
+
+@pytest.fixture
+def clip(shared_data):
+    return read_audio(shared_data / "conversations" / "enrollment" / "ls1688.wav")
+
+
+def test_enroll_real_voice_and_store_roundtrip(tmp_path, clip):
+    p = enroll_from_audio("Sam", clip)
+    assert p.speech_s > 4 and p.means.shape[1] == 19
+    store = ProfileStore(tmp_path / "profiles")
+    path = store.save(p)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert store.names() == ["Sam"]
+    back = store.load("Sam")
+    np.testing.assert_allclose(back.means, p.means)
+    assert "samples" not in path.read_text()
+    store.delete("Sam")
+    assert store.names() == []
+
+
+def test_missing_profile_names_it_and_lists_known(tmp_path, clip):
+    store = ProfileStore(tmp_path)
+    store.save(enroll_from_audio("Sam", clip))
+    with pytest.raises(CoachError, match=r"'Alex'.*known: Sam"):
+        store.load("Alex")
+
+
+def test_same_clip_for_both_partners_is_refused(tmp_path, clip):
+    store = ProfileStore(tmp_path)
+    store.save(enroll_from_audio("Sam", clip))
+    with pytest.raises(EnrollmentRefused, match="same clip"):
+        store.save(enroll_from_audio("Alex", clip))
+
+
+def test_short_silent_clipped_and_noisy_clips_are_refused_with_advice(clip):
+    with pytest.raises(EnrollmentRefused, match="Sam.*at least 4 s"):
+        enroll_from_audio("Sam", clip[:3 * 16000])
+    silent = np.random.default_rng(0).standard_normal(8 * 16000).astype(np.float32) * 1e-3
+    with pytest.raises(EnrollmentRefused, match="I couldn't hear Sam clearly — move closer"):
+        enroll_from_audio("Sam", silent)
+    with pytest.raises(EnrollmentRefused, match="too loud"):
+        enroll_from_audio("Sam", np.clip(clip * 50, -1, 1))
+    noisy = clip + np.random.default_rng(1).standard_normal(len(clip)).astype(np.float32) * 0.3
+    with pytest.raises(EnrollmentRefused, match="Sam"):
+        enroll_from_audio("Sam", noisy)
+
+
+def test_four_seconds_of_speech_is_enough(clip):
+    assert enroll_from_audio("Sam", clip[:int(4.5 * 16000)]).speech_s >= 2.5
