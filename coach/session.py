@@ -185,6 +185,8 @@ class Session:
         a, b = self.names
         speaker = self.names[turn.floor] if turn.floor is not None else a
         listener = self.names[1 - turn.floor] if turn.floor is not None else b
+        if turn.kind == "reflect":  # the floor is the listener's now: {speaker} is who spoke before
+            speaker, listener = listener, speaker
         return text.format(a=a, b=b, speaker=speaker, listener=listener, question=question or "")
 
     def wait_while_paused(self) -> None:
