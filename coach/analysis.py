@@ -1,9 +1,12 @@
-"""The streaming measurement pipeline: frames → features → VAD → attribution → segments.
+"""The measurement pipeline: frames → log-mel + speech flags → attribution → segments.
 
-``Analyzer`` is the one path for both `coach analyze` and the live session. Frames are
-buffered and processed in batches (a query such as ``speaking`` processes what is
-pending first), so a file streams through fast while a live caller still sees the
-state after its last frame. Memory is bounded by the decoding lag, not the length.
+``Analyzer`` is the one path for `coach analyze` and the live session. While audio
+streams in it keeps, per 10 ms hop, only features (a 32-band log-mel row as float16,
+about 23 MB an hour), the speech flag, whether the coach was speaking, and who held the
+floor; never the audio. Live questions (is someone speaking? who spoke last?) are
+answered from the speech flags at once; who said what is decided over the whole
+recording when segments are asked for, because voices are learned from the recording
+itself (see ``coach.attribution``).
 """
 
 from __future__ import annotations
@@ -14,57 +17,63 @@ from pathlib import Path
 
 import numpy as np
 
-from coach.attribution import UNSURE, AttributionSettings, Attributor
-from coach.features import HOP_S, HOP_SAMPLES, FeatureExtractor
+from coach.attribution import BOTH, OTHER, AttributionSettings, attribute, floor_labels
+from coach.features import HOP_S, HOP_SAMPLES, MEL_BANDS, FeatureStream
 from coach.frames import Frame
-from coach.profiles import VoiceProfile, check_distinct
 from coach.record import Segment
 from coach.settings import MeasureSettings
-from coach.vad import LOOKAHEAD_HOPS, HopScorer, VadMachine, VadSettings
+from coach.vad import SpeechDetector, VadMachine, VadSettings
 
-BATCH_S = 2.0
-"""Frames wait until this much audio is pending (or someone asks) before processing."""
 BRIDGE_S = 0.25
-"""Same-speaker pauses shorter than this are bridged: the corpus' definition of talk."""
+"""Same-speaker pauses shorter than this are bridged: the corpus' (RTTM) definition of talk."""
+NOISE_ROWS = 3000
+"""Log-mel rows of the room's noise kept (a reservoir sample of the pauses): 30 s is plenty."""
 
 
 def _settings_from(ms: MeasureSettings) -> tuple[VadSettings, AttributionSettings]:
-    vad = VadSettings(threshold=ms.vad_threshold, min_speech_s=ms.min_speech_s,
-                      min_silence_s=ms.min_silence_s)
-    att = AttributionSettings(switch_penalty=ms.switch_penalty, floor_bonus=ms.floor_bonus,
-                              lag_s=ms.decision_lag_s)
+    vad = VadSettings(model=ms.vad_model, threshold=ms.vad_threshold,
+                      off_threshold=max(0.0, ms.vad_threshold - 0.15),
+                      min_speech_s=ms.min_speech_s, min_silence_s=ms.min_silence_s)
+    att = AttributionSettings(floor_bonus=ms.floor_bonus)
     return vad, att
 
 
-class _SegmentBuilder:
-    """Per-speaker runs of labelled hops → ``Segment``s, bridging short pauses."""
+class _Rows:
+    """A growable array (capacity doubles), so appending is cheap and reads are views."""
 
-    def __init__(self):
-        self.open: dict[str | None, list[float]] = {}
-        self.done: list[Segment] = []
-        self.talk_s: dict[str | None, float] = {}
-        self.last_s: dict[str | None, float] = {}
+    def __init__(self, width: int | None, dtype):
+        shape = (1024, width) if width else (1024,)
+        self._buf = np.zeros(shape, dtype)
+        self.n = 0
 
-    def add(self, who: str | None, start_s: float, end_s: float) -> None:
-        self.talk_s[who] = self.talk_s.get(who, 0.0) + (end_s - start_s)
-        self.last_s[who] = end_s
-        run = self.open.get(who)
-        if run and start_s - run[1] < BRIDGE_S - 1e-9:
-            self.talk_s[who] += start_s - run[1]
-            run[1] = end_s
+    def add(self, rows: np.ndarray) -> None:
+        k = len(rows)
+        if not k:
             return
-        if run:
-            self.done.append(Segment(round(run[0], 3), round(run[1], 3), who))
-        self.open[who] = [start_s, end_s]
+        if self.n + k > len(self._buf):
+            grown = np.zeros((max(2 * len(self._buf), self.n + k),) + self._buf.shape[1:], self._buf.dtype)
+            grown[:self.n] = self._buf[:self.n]
+            self._buf = grown
+        self._buf[self.n:self.n + k] = rows
+        self.n += k
 
-    def settle(self, now_s: float) -> None:
-        """Close runs that can no longer be extended (their bridge window has passed)."""
-        for who in [w for w, r in self.open.items() if now_s - r[1] >= BRIDGE_S]:
-            a, b = self.open.pop(who)
-            self.done.append(Segment(round(a, 3), round(b, 3), who))
+    def array(self) -> np.ndarray:
+        return self._buf[:self.n]
 
-    def close_all(self) -> None:
-        self.settle(float("inf"))
+
+def segments_from_labels(labels: np.ndarray, names: list[str]) -> list[Segment]:
+    """Per-hop labels → segments per speaker (overlap in both), short pauses bridged."""
+    out: list[Segment] = []
+    bridge = int(round(BRIDGE_S / HOP_S))
+    for who, mask in [(names[i], (labels == i) | (labels == BOTH)) for i in range(len(names))] + \
+                     [(None, labels == OTHER)]:
+        hops = np.flatnonzero(mask)
+        if not len(hops):
+            continue
+        brk = np.flatnonzero(np.diff(hops) > bridge) + 1
+        for a, b in zip(np.r_[0, brk], np.r_[brk, len(hops)]):
+            out.append(Segment(round(hops[a] * HOP_S, 3), round((hops[b - 1] + 1) * HOP_S, 3), who))
+    return sorted(out, key=lambda s: (s.start_s, s.end_s, s.speaker or ""))
 
 
 class Analyzer:
@@ -76,189 +85,158 @@ class Analyzer:
         settings: measurement settings.
     """
 
-    def __init__(self, profiles: dict[str, VoiceProfile] | None = None,
-                 names: list[str] | None = None, settings: MeasureSettings | None = None):
+    def __init__(self, profiles: dict | None = None, names: list[str] | None = None,
+                 settings: MeasureSettings | None = None):
         self.settings = settings or MeasureSettings()
-        self._vad_settings, self._att_settings = _settings_from(self.settings)
-        profiles = dict(profiles or {})
-        self.names = list(names) if names else list(profiles)
-        self._fx = FeatureExtractor()
-        self._scorer = HopScorer()
-        self._vad = VadMachine(self._vad_settings)
-        self._pending: list[Frame] = []
-        self._pending_floor: list[str | None] = []
-        self._pending_samples = 0
-        self._rest_mute = np.zeros(0, bool)
-        self._rest_floor = np.zeros(0, np.int64)
-        # Hop-aligned queues, from hop ``_q0`` on, waiting for their VAD decision.
-        self._q0 = 0
-        self._q_ceps = np.zeros((0, 19), np.float32)
-        self._q_mute = np.zeros(0, bool)
-        self._q_floor = np.zeros(0, np.int64)
-        self._conf = np.zeros(0, np.float32)     # confidences not yet stepped
-        self._conf0 = 0                          # hop index of self._conf[0]
-        self._span_start: int | None = None
-        self._final_upto = 0                     # hops before this have a final VAD label
-        self._segments = _SegmentBuilder()
+        vad_settings, self._att_settings = _settings_from(self.settings)
+        self.names = list(names) if names else list(profiles or {})
+        self._profiles: dict = {}
+        self._features = FeatureStream()
+        self._detector = SpeechDetector(vad_settings)
+        self._machine = VadMachine(vad_settings)
+        self._logmel = _Rows(MEL_BANDS, np.float16)
+        self._flags = _Rows(None, bool)
+        self._mute = _Rows(None, bool)
+        self._floor = _Rows(None, np.int8)
+        self._pending_mute = np.zeros(0, bool)
+        self._pending_floor = np.zeros(0, np.int8)
+        self._noise = np.zeros((0, MEL_BANDS), np.float16)
+        self._noise_seen = 0
+        self._rng = np.random.default_rng(7)
         self._last_heard: dict[str | None, float] = {}
-        self._attributor = None
-        self.set_profiles(profiles)
+        self._live_talk: dict[str | None, float] = {}
+        self._cache: tuple[int, list[Segment]] | None = None
+        self._finished = False
+        if profiles:
+            self.set_profiles(profiles)
 
     # -- public interface ---------------------------------------------------------------
 
-    def set_profiles(self, profiles: dict[str, VoiceProfile]) -> None:
-        """Use these voices from now on (e.g. after in-session enrollment)."""
-        self._process()
-        if self._attributor is not None:
-            self._emit(self._attributor.flush())
-        profiles = dict(profiles or {})
+    def set_profiles(self, profiles: dict) -> None:
+        """Use these voices (e.g. after in-session enrollment); earlier speech is re-decided too."""
+        from coach.profiles import check_distinct
+
         check_distinct(profiles)
         for name in profiles:
             if name not in self.names:
                 self.names.append(name)
-        ordered = [profiles[n] for n in self.names if n in profiles]
-        if len(ordered) != len(self.names):
-            ordered = []  # a partner without a profile: fall back to the floor for all
-        self._attributor = Attributor(ordered, self.names, self._att_settings)
+        self._profiles = dict(profiles)
+        self._cache = None
 
     def feed(self, frame: Frame, floor: str | None = None) -> None:
         """Add one frame; ``floor`` is who holds the floor now (a prior, not the truth)."""
-        self._pending.append(frame)
-        self._pending_floor.append(floor)
-        self._pending_samples += len(frame.samples)
-        if self._pending_samples * HOP_S / HOP_SAMPLES >= BATCH_S:
-            self._process()
+        samples = np.asarray(frame.samples, np.float32)
+        who = self.names.index(floor) if floor in self.names else -1
+        self._pending_mute = np.concatenate([self._pending_mute, np.full(len(samples), frame.coach_speaking)])
+        self._pending_floor = np.concatenate([self._pending_floor, np.full(len(samples), who, np.int8)])
+        self._take_flags(len(samples) and self._push(samples))
+
+    def _push(self, samples: np.ndarray) -> int:
+        self._logmel.add(self._features.push(samples))
+        full = len(self._pending_mute) // HOP_SAMPLES
+        if full:
+            cut = full * HOP_SAMPLES
+            self._mute.add(self._pending_mute[:cut].reshape(full, HOP_SAMPLES).any(axis=1))
+            self._floor.add(self._pending_floor[:cut].reshape(full, HOP_SAMPLES)[:, -1])
+            self._pending_mute, self._pending_floor = self._pending_mute[cut:], self._pending_floor[cut:]
+        return self._machine_step(self._detector.push(samples))
+
+    def _machine_step(self, probs: np.ndarray) -> int:
+        flags = self._machine.step_many(probs)
+        self._record_flags(flags)
+        return len(flags)
+
+    def _take_flags(self, _count) -> None:
+        pass
+
+    def _record_flags(self, flags: np.ndarray) -> None:
+        if not len(flags):
+            return
+        start = self._flags.n
+        mute = self._mute.array()[start:start + len(flags)]
+        if len(mute) < len(flags):  # the last partial hop at the end of a stream
+            mute = np.concatenate([mute, np.zeros(len(flags) - len(mute), bool)])
+        flags = flags & ~mute
+        self._flags.add(flags)
+        floor = self._floor.array()[start:start + len(flags)]
+        speech = np.flatnonzero(flags)
+        if len(speech):
+            end_s = (start + speech[-1] + 1) * HOP_S
+            self._last_heard[None] = end_s
+            for i, name in enumerate(self.names):
+                mine = speech[floor[speech] == i] if len(floor) == len(flags) else speech[:0]
+                if len(mine):
+                    self._last_heard[name] = (start + mine[-1] + 1) * HOP_S
+                    self._live_talk[name] = self._live_talk.get(name, 0.0) + len(mine) * HOP_S
+        quiet = np.flatnonzero(~flags & ~mute)
+        if len(quiet):
+            self._keep_noise(start + quiet)
+
+    def _keep_noise(self, hops: np.ndarray) -> None:
+        """Reservoir-sample pause hops (Algorithm R), so the noise model spans the evening."""
+        rows = self._logmel.array()
+        hops = hops[hops < len(rows)]
+        room = NOISE_ROWS - len(self._noise)
+        if room > 0:
+            self._noise = np.concatenate([self._noise, rows[hops[:room]]])
+            self._noise_seen += len(hops[:room])
+            hops = hops[room:]
+        if len(hops):
+            k = self._noise_seen + np.arange(1, len(hops) + 1)  # the k-th pause hop overall
+            slot = (self._rng.random(len(hops)) * k).astype(np.int64)
+            keep = slot < NOISE_ROWS
+            self._noise[slot[keep]] = rows[hops[keep]]
+            self._noise_seen += len(hops)
 
     @property
     def speaking(self) -> bool:
-        """VAD state after the last frame (as of the model's 150 ms lookahead)."""
-        self._process()
-        return self._vad.speaking
+        """Whether someone is speaking as of the latest frame (the VAD machine's state)."""
+        return self._machine.speaking
 
     def last_heard_s(self, name: str | None = None) -> float | None:
-        """Audio time ``name`` (anyone when None) was last heard; provisional."""
-        self._process()
-        if name is None:
-            vals = [v for v in self._last_heard.values() if v is not None]
-            if self._vad.speaking:
-                vals.append(self._conf0 * HOP_S)
-            return max(vals) if vals else None
+        """Audio time ``name`` (anyone when None) was last heard; provisional (by the floor)."""
         return self._last_heard.get(name)
 
     def live_talk_s(self) -> dict[str, float]:
-        """Seconds of talk per partner so far (final decisions; a couple of seconds behind)."""
-        self._process()
-        return {n: round(self._segments.talk_s.get(n, 0.0), 3) for n in self.names}
+        """Seconds of talk per partner so far, provisional (speech during their floor)."""
+        return {n: round(self._live_talk.get(n, 0.0), 2) for n in self.names}
 
     def segments(self) -> list[Segment]:
-        """Segments that are final so far, in order of start."""
-        self._process()
-        return sorted(self._segments.done, key=lambda s: (s.start_s, s.end_s))
+        """Segments of everything decided so far (re-decided as the voices are learned)."""
+        n = self._flags.n
+        if self._cache is None or self._cache[0] != n:
+            self._cache = (n, self._decide())
+        return list(self._cache[1])
 
     def finish(self) -> list[Segment]:
         """Flush everything; all segments of the whole stream."""
-        self._process(final=True)
-        self._emit(self._attributor.flush())
-        self._segments.close_all()
-        return sorted(self._segments.done, key=lambda s: (s.start_s, s.end_s))
+        if not self._finished:
+            self._logmel.add(self._features.flush())
+            rest = len(self._pending_mute)
+            if rest:
+                self._mute.add(np.array([self._pending_mute.any()]))
+                self._floor.add(np.array([self._pending_floor[-1]], np.int8))
+                self._pending_mute = np.zeros(0, bool)
+            self._machine_step(self._detector.flush())
+            self._record_flags(self._machine.flush())
+            self._finished = True
+        return self.segments()
 
-    # -- pipeline -----------------------------------------------------------------------
+    # -- deciding -------------------------------------------------------------------------
 
-    def _process(self, final: bool = False) -> None:
-        if self._pending:
-            samples = np.concatenate([f.samples for f in self._pending])
-            mute = np.concatenate([np.full(len(f.samples), f.coach_speaking) for f in self._pending])
-            floor = np.concatenate([np.full(len(f.samples), self._floor_index(w))
-                                    for f, w in zip(self._pending, self._pending_floor)])
-            self._pending, self._pending_floor, self._pending_samples = [], [], 0
-            feats = self._fx.push(samples)
-            n = len(feats.ceps)
-            # Per-sample flags, with the samples left over from the last batch first.
-            mute = np.concatenate([self._rest_mute, mute])
-            floor = np.concatenate([self._rest_floor, floor])
-            used = n * HOP_SAMPLES
-            self._rest_mute, self._rest_floor = mute[used:], floor[used:]
-            hop_mute = mute[:used].reshape(n, HOP_SAMPLES).any(axis=1)
-            hop_floor = floor[:used].reshape(n, HOP_SAMPLES)[:, -1]
-            self._q_ceps = np.concatenate([self._q_ceps, feats.ceps])
-            self._q_mute = np.concatenate([self._q_mute, hop_mute])
-            self._q_floor = np.concatenate([self._q_floor, hop_floor])
-            conf = self._scorer.push(feats)
+    def _decide(self) -> list[Segment]:
+        n = self._flags.n
+        speech = self._flags.array()[:n]
+        floor = self._floor.array()[:n]
+        if len(floor) < n:
+            floor = np.concatenate([floor, np.full(n - len(floor), -1, np.int8)])
+        if len(self.names) == 2 and all(name in self._profiles for name in self.names):
+            enroll = [self._profiles[name].logmel for name in self.names]
+            labels = attribute(self._logmel.array()[:n], speech, floor, self._noise, enroll,
+                               self._att_settings)
         else:
-            conf = np.zeros(0, np.float32)
-        if final:
-            tail = self._scorer.push(self._fx.push(np.zeros(0, np.float32)), final=True)
-            conf = np.concatenate([conf, tail])
-        self._step_vad(conf, final)
-
-    def _floor_index(self, who: str | None) -> int:
-        return self.names.index(who) if who in self.names else -1
-
-    def _step_vad(self, conf: np.ndarray, final: bool) -> None:
-        base = self._conf0
-        mute = self._q_mute[base - self._q0: base - self._q0 + len(conf)]
-        conf = np.where(mute[:len(conf)], 0.0, conf[:len(mute)]) if len(conf) else conf
-        vad = self._vad
-        for i, c in enumerate(conf.tolist()):
-            h = base + i
-            before = vad.state
-            span = vad.step(c, h * HOP_S, HOP_S)
-            if span is not None:
-                self._label(int(round(span.start_s / HOP_S)), int(round(span.end_s / HOP_S)), h + 1)
-            elif vad.speaking and before.name in ("QUIET", "STARTING") and vad.open_start_s is not None:
-                self._span_start = int(round(vad.open_start_s / HOP_S))
-        self._conf0 = base + len(conf)
-        if final:
-            span = vad.flush()
-            if span is not None:
-                self._label(int(round(span.start_s / HOP_S)), int(round(span.end_s / HOP_S)), self._conf0)
-            else:
-                self._label(None, None, self._conf0)
-        elif vad.state.name == "QUIET":
-            self._label(None, None, self._conf0)
-        elif vad.state.name == "SPEAKING":
-            self._label(self._span_start, self._conf0, self._conf0, open_span=True)
-
-    def _label(self, a: int | None, b: int | None, upto: int, open_span: bool = False) -> None:
-        """Hops [final_upto, upto) are now final: speech in [a, b), silence elsewhere."""
-        lo = self._final_upto
-        if upto <= lo:
-            return
-        idx = np.arange(lo, upto)
-        speech = np.zeros(len(idx), bool) if a is None else (idx >= a) & (idx < b)
-        q = idx - self._q0
-        speech &= ~self._q_mute[q]
-        out = []
-        if speech.any():
-            hops = idx[speech]
-            out = self._attributor.push(hops, self._q_ceps[q[speech]], self._q_floor[q[speech]])
-        if not open_span:
-            out += self._attributor.gap(upto)
-        self._emit(out)
-        self._final_upto = upto
-        drop = upto - self._q0
-        self._q_ceps, self._q_mute, self._q_floor = self._q_ceps[drop:], self._q_mute[drop:], self._q_floor[drop:]
-        self._q0 = upto
-        if open_span:
-            self._span_start = max(self._span_start or upto, upto)
-        self._segments.settle(self._attributor_frontier() * HOP_S)
-
-    def _attributor_frontier(self) -> int:
-        pending = self._attributor._idx
-        return pending[0] if pending else self._final_upto
-
-    def _emit(self, decided) -> None:
-        for hops, labels in decided:
-            if not len(hops):
-                continue
-            # Runs of consecutive hops with one label become (start, end) pieces.
-            brk = np.flatnonzero((np.diff(hops) != 1) | (np.diff(labels) != 0)) + 1
-            for a, b in zip(np.r_[0, brk], np.r_[brk, len(hops)]):
-                lab = int(labels[a])
-                who = self.names[lab] if lab != UNSURE and lab < len(self.names) else None
-                s, e = hops[a] * HOP_S, (hops[b - 1] + 1) * HOP_S
-                self._segments.add(who, s, e)
-                self._last_heard[who] = e
+            labels = floor_labels(speech, floor)
+        return segments_from_labels(labels, self.names)
 
 
 @dataclass
@@ -271,28 +249,33 @@ class AnalysisResult:
     commands: list | None = None
 
     def talk_s(self) -> dict[str | None, float]:
-        out: dict[str | None, float] = {n: 0.0 for n in self.names}
-        out[None] = 0.0
-        for s in self.segments:
-            out[s.speaker] = out.get(s.speaker, 0.0) + s.duration_s
+        from coach.talk import union
+
+        out: dict[str | None, float] = {}
+        for who in list(self.names) + [None]:
+            spans = union([(s.start_s, s.end_s) for s in self.segments if s.speaker == who])
+            out[who] = sum(b - a for a, b in spans)
         return out
 
     def to_json(self) -> dict:
         talk = self.talk_s()
         total = sum(talk[n] for n in self.names)
-        speakers = {n: {"talk_s": round(talk[n], 2),
-                        "share": round(talk[n] / total, 4) if total > 0 else round(1 / max(1, len(self.names)), 4)}
-                    for n in self.names}
-        out = {"duration_s": round(self.duration_s, 2), "speakers": speakers,
+        shares = {n: (talk[n] / total if total > 0 else 1 / max(1, len(self.names))) for n in self.names}
+        if self.names:  # shares add up to exactly 1 after rounding
+            rounded = {n: round(v, 4) for n, v in shares.items()}
+            rounded[self.names[-1]] = round(1 - sum(rounded[n] for n in self.names[:-1]), 4)
+            shares = rounded
+        out = {"duration_s": round(self.duration_s, 2),
+               "speakers": {n: {"talk_s": round(talk[n], 2), "share": shares[n]} for n in self.names},
                "unsure_s": round(talk[None], 2),
-               "segments": [{"start_s": round(s.start_s, 2), "end_s": round(s.end_s, 2), "speaker": s.speaker}
-                            for s in self.segments]}
+               "segments": [{"start_s": round(s.start_s, 2), "end_s": round(s.end_s, 2),
+                             "speaker": s.speaker} for s in self.segments]}
         if self.commands is not None:
             out["commands"] = self.commands
         return out
 
 
-def analyze_file(path, profiles: dict[str, VoiceProfile], progress: bool = False,
+def analyze_file(path, profiles: dict, progress: bool = False,
                  settings: MeasureSettings | None = None, listeners=()) -> AnalysisResult:
     """Analyse a WAV/FLAC/OGG recording in one streaming pass.
 
@@ -305,7 +288,7 @@ def analyze_file(path, profiles: dict[str, VoiceProfile], progress: bool = False
     """
     from coach.sources import FileSource
 
-    source = FileSource(Path(path))
+    source = FileSource(Path(path), frame_samples=16000)  # 1 s frames: fewer Python steps
     analyzer = Analyzer(profiles, settings=settings)
     bar = _Progress(source.duration_s) if progress and sys.stderr.isatty() else None
     for frame in source.frames():
@@ -321,7 +304,7 @@ def analyze_file(path, profiles: dict[str, VoiceProfile], progress: bool = False
 
 
 class _Progress:
-    """A plain one-line progress bar on stderr, redrawn at most once per 1 % of the file."""
+    """A one-line progress bar on stderr, redrawn at most once per 1 % of the file."""
 
     def __init__(self, total_s: float):
         self.total_s = max(total_s, 1e-9)
@@ -331,8 +314,7 @@ class _Progress:
         pct = int(100 * min(1.0, t_s / self.total_s))
         if pct != self._shown:
             self._shown = pct
-            bar = "#" * (pct // 4)
-            sys.stderr.write(f"\ranalysing [{bar:<25}] {pct:3d}%")
+            sys.stderr.write(f"\ranalysing [{'#' * (pct // 4):<25}] {pct:3d}%")
             sys.stderr.flush()
 
     def close(self) -> None:

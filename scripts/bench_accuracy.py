@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy: one core, as the target says
 import statistics
 import sys
 import time
@@ -176,54 +178,14 @@ def run_coach(x, enroll_audio, names):
     return [(s.start_s, s.end_s, s.speaker) for s in segs], time.process_time() - t0
 
 
-def fit_vad(root: Path) -> None:
-    """Refit the VAD's logistic weights on the odd conversations and the noise clips."""
-    from scipy.ndimage import uniform_filter1d
-    from scipy.optimize import minimize
-    from coach.features import HOP_S, extract
-    from coach.vad import _CONTEXT, _base_cues
-
-    train = [root / "conversations" / c / f"{c}.wav" for c in ("c01", "c03", "c05", "c07", "c09", "c11")]
-    train += sorted((root / "noise").glob("*.wav"))
-    xs, ys = [], []
-    for wav in train:
-        base = _base_cues(extract(read_audio(wav)))
-        y = np.zeros(len(base), bool)
-        for a, b, _ in read_rttm(wav.with_suffix(".rttm")):
-            y[int(round(a / HOP_S)):int(round(b / HOP_S))] = True
-        xs.append(np.concatenate([base] + [uniform_filter1d(base, w, axis=0, mode="nearest") for w in _CONTEXT], 1))
-        ys.append(y)
-    X, Y = np.concatenate(xs).astype(np.float64), np.concatenate(ys)
-    mu, sd = X.mean(0), X.std(0) + 1e-6
-    Z = (X - mu) / sd
-
-    def nll(p):
-        z = Z @ p[:-1] + p[-1]
-        g = 1 / (1 + np.exp(-z)) - Y
-        return (np.logaddexp(0, z) - Y * z).mean() + 1e-3 * (p[:-1] ** 2).sum(), \
-            np.r_[Z.T @ g / len(Y) + 2e-3 * p[:-1], g.mean()]
-
-    p = minimize(nll, np.zeros(Z.shape[1] + 1), jac=True, method="L-BFGS-B").x
-    w, b = p[:-1] / sd, p[-1] - np.sum(p[:-1] * mu / sd)
-    rows = w.reshape(1 + len(_CONTEXT), -1)
-    text = [(ROOT / "coach" / "vad_weights.py").read_text().split("WEIGHTS = (")[0] + "WEIGHTS = ("]
-    text += ["    (" + ", ".join("%.5g" % v for v in r) + ")," for r in rows]
-    text += [")", "BIAS = %.6g" % b, ""]
-    (ROOT / "coach" / "vad_weights.py").write_text("\n".join(text))
-    print("wrote coach/vad_weights.py")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data")
     ap.add_argument("--only")
     ap.add_argument("--variants", action="store_true", help="add phone/reverb/quiet copies of each case")
     ap.add_argument("--no-baseline", action="store_true")
-    ap.add_argument("--fit-vad", action="store_true", help="refit coach/vad_weights.py and exit")
     args = ap.parse_args()
     root = data_dir(args.data)
-    if args.fit_vad:
-        return fit_vad(root)
     rows = []
     for case in cases(root):
         if args.only and case["name"] not in args.only.split(","):
