@@ -126,11 +126,17 @@ class HistoryStore:
         self.path = Path(path) if path is not None else data_dir() / DB_NAME
         self.busy_timeout_s = busy_timeout_s
         self.recovered_from: Path | None = None
-        ensure_private_dir(self.path.parent)
-        if default:  # our own folder: make sure nobody else can list it, even if it pre-existed
-            os.chmod(self.path.parent, DIR_MODE)
+        try:
+            ensure_private_dir(self.path.parent)
+            if default:  # our own folder: make sure nobody else can list it, even if it pre-existed
+                os.chmod(self.path.parent, DIR_MODE)
+        except OSError as exc:  # a file where the folder should be, a read-only disk, …
+            raise HistoryError(f"cannot use the folder {self.path.parent} for the history: "
+                               f"{exc.strerror or exc}") from None
         try:
             self._conn = self._open()
+        except OSError as exc:
+            raise HistoryError(f"cannot open the history database {self.path}: {exc.strerror or exc}") from None
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise HistoryError(f"the history database {self.path} is busy (is another coach "

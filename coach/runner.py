@@ -7,10 +7,15 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
-from coach.errors import CoachError
+from coach.errors import CoachError, DeviceError
 from coach.paths import data_dir, ensure_private_dir
 from coach.plans import Plan
 from coach.settings import Settings
+
+MIC_RETRY_S = 3.0
+"""Seconds between attempts to reopen a lost microphone."""
+SESSION_BUSY_TIMEOUT_S = 2.0
+"""A checkpoint waits at most this long for a locked history, so the evening never stalls long."""
 
 
 @dataclass
@@ -38,7 +43,10 @@ class WavSink:
     def __init__(self, path: Path):
         import os
 
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        except OSError as exc:
+            raise CoachError(f"{path}: cannot keep the audio there ({exc.strerror})") from None
         self._file = os.fdopen(fd, "wb")
         self._wav = wave.open(self._file, "wb")
         self._wav.setnchannels(1)
@@ -57,12 +65,13 @@ class WavSink:
 
 
 def _source(opts: SessionOptions, settings: Settings):
-    from coach.sources import FileSource, MicSource, RealtimeSource
+    from coach.sources import FileSource, MicSource, RealtimeSource, ResilientSource
 
     if opts.input_path is not None:
         source = FileSource(opts.input_path)
         return RealtimeSource(source) if opts.realtime else source
-    return MicSource(opts.mic or settings.audio.mic)
+    # An unplugged headset or a closed lid must not end the evening: reopen until it is back.
+    return ResilientSource(MicSource(opts.mic or settings.audio.mic), retry_every_s=MIC_RETRY_S)
 
 
 def _output(opts: SessionOptions, settings: Settings):
@@ -74,7 +83,15 @@ def _output(opts: SessionOptions, settings: Settings):
             spec = "none"
         else:
             spec = opts.speaker_device or settings.audio.speaker_device
-    return make_output(spec, default_device=opts.input_path is None)
+    try:
+        return make_output(spec, default_device=opts.input_path is None)
+    except DeviceError as exc:
+        if opts.output is not None or opts.speaker_device is not None:
+            raise  # a speaker the user named: say so rather than guess
+        from coach.outputs import NullOutput
+
+        print(f"coach: {exc}; carrying on with the prompts on screen", file=sys.stderr)
+        return NullOutput()
 
 
 def _view(opts: SessionOptions):
@@ -89,20 +106,90 @@ def _view(opts: SessionOptions):
     return PlainView(sys.stdout)
 
 
-def run_guided(opts: SessionOptions, settings: Settings) -> tuple[dict, bool]:
+class _History:
+    """The history as the session sees it: saving never stops the evening.
+
+    If the database cannot be opened or written (locked, damaged beyond repair, a full
+    disk, a folder that is not writable), the evening still runs; the last error is kept
+    in ``error`` and every checkpoint tries again, so the session is saved as soon as
+    the store works. The caller reports ``error`` if the final save failed.
+    """
+
+    def __init__(self, warn):
+        self.warn = warn
+        self.store = None
+        self.error: str | None = None
+        self._open()
+
+    def _open(self) -> bool:
+        from coach.history import HistoryStore
+
+        try:
+            self.store = HistoryStore(busy_timeout_s=SESSION_BUSY_TIMEOUT_S)
+        except (CoachError, OSError) as exc:
+            self.error = _plain(exc)
+            return False
+        if self.store.recovered_from is not None:
+            self.warn(f"the history database was damaged; it was moved aside to "
+                      f"{self.store.recovered_from} and a fresh one was started")
+        return True
+
+    def read(self, method: str, default, *args, **kwargs):
+        if self.store is None:
+            return default
+        try:
+            return getattr(self.store, method)(*args, **kwargs)
+        except (CoachError, OSError) as exc:
+            self.error = _plain(exc)
+            return default
+
+    def save(self, record, metrics) -> bool:
+        if self.store is None and not self._open():
+            return False
+        try:
+            self.store.save(record, metrics)
+        except (CoachError, OSError) as exc:
+            self.error = _plain(exc)
+            return False
+        self.error = None
+        return True
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+
+
+def _plain(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror or exc}"
+    return str(exc)
+
+
+def _warn(text: str) -> None:
+    print(f"coach: {text}", file=sys.stderr, flush=True)
+
+
+def run_guided(opts: SessionOptions, settings: Settings, source=None) -> tuple[dict, bool, str | None]:
     """Run one guided session and save it in the history.
 
+    Args:
+        opts: what the command line asked for.
+        settings: all settings (flags in ``opts`` override them).
+        source: an audio source to use instead of the one ``opts`` names (tests, fakes).
+
     Returns:
-        (the `--json` result, whether it was interrupted by Ctrl-C or a signal).
+        (the `--json` result, whether it was interrupted by Ctrl-C or a signal, why it
+        could not be saved in the history — None when it was saved).
     """
     from coach.analysis import Analyzer
     from coach.enrollment import Enroller
     from coach.feedback import compose_feedback
-    from coach.history import HistoryStore
     from coach.keys import KeyReader
     from coach.metrics import session_metrics
     from coach.profiles import ProfileStore
     from coach.session import Session
+    from coach.sources import ResilientSource
     from coach.voice import make_voice
 
     settings = settings.with_overrides(
@@ -111,8 +198,13 @@ def run_guided(opts: SessionOptions, settings: Settings) -> tuple[dict, bool]:
     )
     if opts.silence_end_s is not None and opts.silence_end_s < 0:
         raise CoachError("--silence-end must be 0 (never) or a number of seconds")
-    store = HistoryStore()
-    earlier = store.summaries(include_demo=False, limit=10)
+    # First what the user named: a bad --input or --output is refused before anything else.
+    source = source or _source(opts, settings)
+    output = _output(opts, settings)
+    history = _History(_warn)
+    if history.error:
+        _warn(f"{history.error} — the evening goes on, and I'll keep trying to save it")
+    earlier = history.read("summaries", [], include_demo=False, limit=10)
     listener = None
     if opts.commands and settings.commands.enabled:
         try:
@@ -120,32 +212,37 @@ def run_guided(opts: SessionOptions, settings: Settings) -> tuple[dict, bool]:
 
             listener = CommandListener()
         except Exception as exc:  # the session works without voice commands
-            print(f"coach: spoken commands are off ({exc})", file=sys.stderr)
-    live = opts.input_path is None
+            _warn(f"spoken commands are off ({exc})")
+    live = opts.input_path is None and isinstance(source, ResilientSource)
     enroller = Enroller(ProfileStore(), reuse=not opts.demo, persist=live)
-    view = _view(opts)
-    keys = KeyReader().start() if live and KeyReader.usable() and not opts.json else None
     sink = None
     if settings.session.keep_audio:
-        sink = WavSink(ensure_private_dir(store.recordings_dir) / "pending.wav")
-    voice = make_voice(settings.voice, ensure_private_dir(data_dir() / "cache"))
-    output = _output(opts, settings)
+        try:
+            recordings = ensure_private_dir(data_dir() / "recordings")
+        except OSError as exc:
+            raise CoachError(f"cannot keep the audio: {_plain(exc)}") from None
+        sink = WavSink(recordings / "pending.wav")
+    try:
+        cache = ensure_private_dir(data_dir() / "cache")
+    except OSError:  # prompts are then rendered afresh each time
+        cache = None
+    voice = make_voice(settings.voice, cache)
+    view = _view(opts)
+    keys = KeyReader().start() if live and KeyReader.usable() and not opts.json else None
 
     def feedback(record) -> str:
         return compose_feedback(record, session_metrics(record), earlier)
 
     def checkpoint(record) -> None:
-        try:
-            store.save(record, session_metrics(record))
-        except CoachError as exc:
-            view.message(str(exc))
+        if not history.save(record, session_metrics(record)):
+            view.message(f"could not save yet: {history.error}")
 
-    session = Session(opts.plan, opts.names, _source(opts, settings), voice, output, settings,
+    session = Session(opts.plan, opts.names, source, voice, output, settings,
                       Analyzer(names=opts.names, settings=settings.measure),
                       enroller=enroller, listener=listener, keys=keys.poll if keys else None,
                       view=view, on_checkpoint=checkpoint, compose_feedback=feedback,
-                      recent_questions=store.recent_questions(), demo=opts.demo, seed=opts.seed,
-                      audio_sink=sink)
+                      recent_questions=history.read("recent_questions", set()), demo=opts.demo,
+                      seed=opts.seed, audio_sink=sink)
     interrupted = False
     try:
         record = session.run()
@@ -160,20 +257,21 @@ def run_guided(opts: SessionOptions, settings: Settings) -> tuple[dict, bool]:
         if sink:
             sink.close()
             sink.path.rename(sink.path.with_name(f"{session.record.session_id}.wav"))
-    store.close()
+    history.close()
     result = record.to_json()
     result["metrics"] = session_metrics(record).to_json()
     if not opts.json and not opts.quiet:
-        _print_summary(record, interrupted)
-    return result, interrupted
+        _print_summary(record, interrupted, history.error)
+    return result, interrupted, history.error
 
 
-def _print_summary(record, interrupted: bool) -> None:
+def _print_summary(record, interrupted: bool, unsaved: str | None = None) -> None:
     totals, shares = record.talk_totals(), record.shares()
     out = sys.stdout
     print("", file=out)
     if interrupted:
-        print("Stopped early — the evening so far is saved in your history.", file=out)
+        print("Stopped early — " + ("the evening so far is below (it could not be saved)." if unsaved
+                                    else "the evening so far is saved in your history."), file=out)
     print(f"Session {record.session_id} ({record.plan}{', partial' if record.partial else ''})", file=out)
     for name in record.partners:
         secs = totals[name]

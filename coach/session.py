@@ -84,6 +84,9 @@ class Session:
         self.rng = random.Random(seed)
         self.audio_sink = audio_sink
         self._frames = iter(source.frames())
+        if hasattr(source, "watch"):  # a ResilientSource: hear about device loss and return
+            source.watch(self.source_lost, self.source_back, self._stop_requested)
+        self._notices: set[str] = set()
         self.now_s = 0.0
         self._mute_until_s = -1.0
         self.controls = Controls()
@@ -114,11 +117,48 @@ class Session:
         if self.listener is not None:
             for heard in self.listener.feed(frame):
                 self._command(heard.command, heard.t_s, heard.end_s)
+        self._poll_keys()
+        self.view.tick(self)
+        return frame
+
+    def _poll_keys(self) -> None:
         if self.keys is not None:
             for key in self.keys():
                 self._key(key)
-        self.view.tick(self)
-        return frame
+
+    def _stop_requested(self) -> bool:
+        self._poll_keys()
+        return self.controls.stop
+
+    # --- faults: said once, on screen and (while a speaker works) aloud ----------------------
+
+    def notice(self, kind: str, text: str, speak: bool = True, once: bool = True) -> None:
+        """Tell the couple about a fault without waiting on the microphone (it may be gone)."""
+        if once and kind in self._notices:
+            return
+        self._notices.add(kind)
+        self.view.message(text)
+        self.record.spoken.append(Utterance(round(self.now_s, 3), f"[notice:{kind}] {text}"))
+        if speak and not self.output.lost:
+            audio = self.voice.render(text)
+            if len(audio):
+                self.output.play(audio, self.now_s)
+                # The next frames may carry this message back through the microphone.
+                self._mute_until_s = max(self._mute_until_s, self.now_s + len(audio) / SAMPLE_RATE_HZ
+                                         + self.settings.audio.coach_tail_s)
+
+    def source_lost(self, error: Exception) -> None:
+        """The microphone went away: the turn clock stands still until it is back."""
+        self.notice("mic_lost", "I lost the microphone — I'll keep trying.", once=False)
+        self._notices.discard("mic_back")
+
+    def source_back(self) -> None:
+        self.notice("mic_back", "The microphone is back.")
+
+    def _check_output(self) -> None:
+        if self.output.lost and "output_lost" not in self._notices:
+            self.notice("output_lost", "The speaker stopped working; I'll show the prompts here "
+                                       "and carry on.", speak=False)
 
     def _command(self, command: str, t_s: float, end_s: float) -> None:
         self.command_spans.append((t_s, end_s))
@@ -152,12 +192,18 @@ class Session:
     # --- speaking --------------------------------------------------------------------------
 
     def _play(self, audio: np.ndarray, label: str, text: str) -> None:
+        self._check_output()
+        if self.output.lost:  # nobody hears it, so nothing to wait for or keep out of the mic
+            audio = audio[:0]
+        if len(audio):
+            self.output.play(audio, self.now_s)
+        self._check_output()
+        if self.output.lost:  # it failed on this very clip
+            audio = audio[:0]
         duration_s = len(audio) / SAMPLE_RATE_HZ
         self.record.spoken.append(Utterance(round(self.now_s, 3), text, round(duration_s, 3)))
-        if self.input_ended:  # nothing left to listen to: say it without waiting on frames
-            self.output.play(audio, self.now_s)
+        if self.input_ended or not len(audio):  # nothing left to listen to, or nothing said
             return
-        self.output.play(audio, self.now_s)
         end_s = self.now_s + duration_s
         self._mute_until_s = end_s + self.settings.audio.coach_tail_s
         stopping_before = self.controls.stop
@@ -171,7 +217,11 @@ class Session:
     def say(self, text: str) -> None:
         """Speak ``text`` (rendered first, so its duration is known), showing it on screen."""
         self.view.say(text)
-        self._play(self.voice.render(text), "say", text)
+        audio = self.voice.render(text)
+        if not len(audio) and text.strip() and "tts" not in self._notices:
+            self.notice("tts", "Speech is off, so the prompts are shown here and chimes mark "
+                               "the turns.", speak=False)
+        self._play(audio, "say", text)
 
     def chime(self, name: str) -> None:
         self._play(self.voice.cue(name), "chime", f"[chime:{name}]")
@@ -233,7 +283,9 @@ class Session:
                 return "time"
             if not warned and turn.duration_s - elapsed <= s.warning_s:
                 warned = True
+                chimed_from = self.now_s
                 self.chime("warning")
+                elapsed += self.now_s - chimed_from  # the turn's time runs on under the chime
             if s.silence_end_s > 0:
                 heard = self.analyzer.last_heard_s(self.floor)
                 last = max(silence_from, heard if heard is not None else silence_from)

@@ -199,10 +199,13 @@ class MicSource:
         lost_timeout_s: if no block arrives for this long, the device is treated as lost.
     """
 
-    def __init__(self, device=None, block_samples: int = FRAME_SAMPLES, lost_timeout_s: float = 2.0):
-        self.device = device
+    def __init__(self, device=None, block_samples: int = FRAME_SAMPLES, lost_timeout_s: float = 2.0,
+                 sd=None):
+        # `--mic 2` arrives as the string "2", which sounddevice would match against names.
+        self.device = int(device) if isinstance(device, str) and device.strip().isdigit() else device
         self.block_samples = block_samples
         self.lost_timeout_s = lost_timeout_s
+        self._sd = sd  # the sounddevice module; injected by fault tests, imported lazily otherwise
         self._stream = None
         self._queue: queue.Queue = queue.Queue(maxsize=500)
         self.overflows = 0
@@ -216,7 +219,9 @@ class MicSource:
             self.overflows += 1
 
     def open(self) -> None:
-        sd = import_sounddevice()
+        sd = self._sd or import_sounddevice()
+        while not self._queue.empty():  # blocks left from a stream that died are stale
+            self._queue.get_nowait()
         try:
             self._stream = sd.InputStream(samplerate=SAMPLE_RATE_HZ, channels=1, dtype="float32",
                                           blocksize=self.block_samples, device=self.device,
@@ -249,6 +254,7 @@ class MicSource:
                 try:
                     block = self._queue.get(timeout=self.lost_timeout_s)
                 except queue.Empty:
+                    # An unplugged USB headset or a closed lid: PortAudio just stops calling back.
                     raise DeviceError("the microphone stopped sending sound") from None
                 yield Frame(block, n / SAMPLE_RATE_HZ)
                 n += len(block)
@@ -283,3 +289,59 @@ class RealtimeSource:
             if delay > 0:
                 time.sleep(delay)
             yield frame
+
+
+class ResilientSource:
+    """Keeps a live source going through device loss: reopens it every few seconds.
+
+    While the device is gone no frames come, so the session's turn clock stands still.
+    Frames after a reopen continue the audio clock where it stopped (the gap is not
+    audio time; ``gaps`` keeps how long each lasted in wall time).
+
+    Args:
+        inner: a source whose ``frames()`` may raise ``DeviceError`` (``MicSource``);
+            calling ``frames()`` again reopens it.
+        retry_every_s: wall seconds between reopen attempts.
+        sleep: waits between attempts (``time.sleep``; tests pass a fake).
+    """
+
+    def __init__(self, inner, retry_every_s: float = 3.0, sleep=None):
+        import time
+
+        self.inner = inner
+        self.retry_every_s = retry_every_s
+        self.sleep = sleep or time.sleep
+        self.gaps: list[tuple[float, float]] = []
+        """(audio time the device was lost, wall seconds until it was back)."""
+        self.on_lost = lambda error: None
+        self.on_back = lambda: None
+        self.should_stop = lambda: False
+
+    def watch(self, on_lost, on_back, should_stop) -> None:
+        """Called by the session: who to tell when the device goes and comes back."""
+        self.on_lost, self.on_back, self.should_stop = on_lost, on_back, should_stop
+
+    def frames(self) -> Iterator[Frame]:
+        import time
+
+        n = 0
+        lost_since: float | None = None
+        while True:
+            try:
+                for frame in self.inner.frames():
+                    if lost_since is not None:
+                        self.gaps.append((n / SAMPLE_RATE_HZ, time.monotonic() - lost_since))
+                        lost_since = None
+                        self.on_back()
+                    yield Frame(frame.samples, n / SAMPLE_RATE_HZ, frame.coach_speaking)
+                    n += len(frame.samples)
+                return  # the inner source ended on its own: end of input
+            except DeviceError as exc:
+                if lost_since is None:
+                    lost_since = time.monotonic()
+                    self.on_lost(exc)
+            if self.should_stop():
+                return
+            self.sleep(self.retry_every_s)
+            if self.should_stop():
+                return

@@ -35,7 +35,11 @@ def espeak_ng(text: str, voice: str, rate_wpm: int, pitch: int | None = None) ->
     cmd = ["espeak-ng", "--stdout", "-v", voice, "-s", str(int(rate_wpm))]
     if pitch is not None:
         cmd += ["-p", str(int(pitch))]
-    proc = subprocess.run(cmd, input=text.encode("utf-8"), capture_output=True, timeout=SYNTH_TIMEOUT_S)
+    # espeak-ng connects to the PulseAudio server (and writes ~/.config/pulse) even with
+    # --stdout; point it at nothing, so rendering stays a private, local computation.
+    env = dict(os.environ, PULSE_SERVER="unix:/dev/null")
+    proc = subprocess.run(cmd, input=text.encode("utf-8"), capture_output=True, timeout=SYNTH_TIMEOUT_S,
+                          env=env)
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr.decode("utf-8", "replace").strip() or f"exit {proc.returncode}")
     samples, rate_hz = _parse_wav_stream(proc.stdout)

@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "coach.cli.history_cmds",   # history, report, forget
     "coach.cli.analyze_cmd",    # analyze
     "coach.cli.profile_cmds",   # enroll, profiles
+    "coach.cli.check_cmd",      # check
 ]
 
 

@@ -152,10 +152,18 @@ def run_session_command(args, demo: bool) -> int:
             return run_session_command(argparse.Namespace(**{**vars(args), "plan": args.plan}), demo=True)
     previous = _install_signals()
     try:
-        result, interrupted = run_guided(opts, settings)
+        result, interrupted, unsaved = run_guided(opts, settings)
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
-    if args.json:
-        print(json.dumps(result, ensure_ascii=False))
-    return 130 if interrupted else 0
+    try:
+        if args.json:
+            print(json.dumps(result, ensure_ascii=False), flush=True)
+        if unsaved:
+            print(f"coach: this evening could not be saved in the history ({unsaved}); "
+                  "its results are printed above", file=sys.stderr, flush=True)
+    except OSError:  # a closed terminal (SIGHUP) has nowhere to print; the history has it
+        pass
+    if interrupted:
+        return 130
+    return 2 if unsaved else 0

@@ -1,0 +1,345 @@
+"""Whole guided sessions on audio time: real espeak-ng prompts, a real analyzer, a recording output.
+
+The sources are synthetic (a quiet room with voiced bursts where someone talks), so every
+session runs in a second or two of wall time however long its audio is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from coach.analysis import Analyzer
+from coach.enrollment import Enroller
+from coach.frames import SAMPLE_RATE_HZ
+from coach.outputs import RecordingOutput
+from coach.plans import load_plan
+from coach.session import Session
+from coach.settings import Settings
+from coach.sources import SyntheticSource, read_audio
+from coach.voice import TtsVoice
+
+NAMES = ["Alex", "Sam"]
+ONE_ROUND = """
+name = "one-round"
+description = "a welcome, one round with a one-minute floor, the closing"
+[[step]]
+kind = "welcome"
+say = "Hello {a} and {b}."
+[[step]]
+kind = "round"
+speak_s = 60
+reflect_s = 15
+speak = "{speaker}, you have a minute."
+reflect = "{listener}, tell {speaker} what you heard."
+[[step]]
+kind = "closing"
+say = "Thank you both."
+"""
+_VOICES: dict[str, np.ndarray] = {}
+
+
+def voice_of(name: str) -> np.ndarray:
+    """All of one partner's lines from the bundled demo recording, back to back (speech only)."""
+    if not _VOICES:
+        import json
+        from importlib import resources
+
+        data = json.loads((resources.files("coach") / "data" / "demo.json").read_text())
+        audio = read_audio(str(resources.files("coach") / "data" / "demo.ogg"))
+        for who in data["names"]:
+            parts = [audio[int(g["start_s"] * SAMPLE_RATE_HZ):int(g["end_s"] * SAMPLE_RATE_HZ)]
+                     for g in data["segments"] if g["speaker"] == who]
+            gap = np.zeros(int(0.15 * SAMPLE_RATE_HZ), np.float32)  # shorter than the 0.25 s bridge
+            _VOICES[who] = np.concatenate([x for p in parts for x in (p, gap)])
+    return _VOICES[name]
+
+
+class Room(SyntheticSource):
+    """A quiet kitchen (synthetic noise) where partners talk at given audio times.
+
+    Args:
+        duration_s: how long the source runs.
+        talk: (start_s, end_s, name) spans; the speech is real (the demo's voices).
+    """
+
+    def __init__(self, duration_s: float, talk=(), seed: int = 0):
+        super().__init__(duration_s=duration_s, noise_dbfs=-62.0, seed=seed)
+        self.talk = [(int(a * SAMPLE_RATE_HZ), int(b * SAMPLE_RATE_HZ), voice_of(n)) for a, b, n in talk]
+
+    def frames(self):
+        for frame in super().frames():
+            n0 = int(round(frame.start_s * SAMPLE_RATE_HZ))
+            n1 = n0 + len(frame.samples)
+            x = frame.samples
+            for a, b, speech in self.talk:
+                lo, hi = max(a, n0), min(b, n1)
+                if lo < hi:
+                    x = x.copy()
+                    x[lo - n0:hi - n0] += speech.take(np.arange(lo - a, hi - a), mode="wrap")
+            yield dataclasses.replace(frame, samples=x) if x is not frame.samples else frame
+
+
+class RecordingView:
+    """Keeps what the session showed: prompts said and messages, in order."""
+
+    def __init__(self):
+        self.said: list[str] = []
+        self.messages: list[str] = []
+        self.turns: list[tuple[str, str | None]] = []
+        self.ticks = 0
+
+    def say(self, text):
+        self.said.append(text)
+
+    def message(self, text):
+        self.messages.append(text)
+
+    def turn(self, session, turn, record):
+        self.turns.append((turn.kind, record.floor))
+
+    def tick(self, session):
+        self.ticks += 1
+
+    def countdown(self, remaining_s):
+        pass
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def one_round(tmp_path):
+    path = tmp_path / "one-round.toml"
+    path.write_text(ONE_ROUND)
+    return load_plan(str(path))
+
+
+@pytest.fixture(scope="session")
+def voice(tmp_path_factory):
+    """The real espeak-ng voice, its renders cached once for the whole test run."""
+    v = TtsVoice("espeak-ng", cache_dir=tmp_path_factory.mktemp("tts-cache"))
+    if not v.available:
+        pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
+    return v
+
+
+def settings(**session) -> Settings:
+    return Settings().with_overrides(session=session)
+
+
+def make_session(source, voice, plan="short", cfg: Settings | None = None, output=None, keys=None,
+                 recent=None, seed=1, on_checkpoint=None, analyzer=None):
+    cfg = cfg or Settings()
+    view = RecordingView()
+    session = Session(load_plan(plan) if isinstance(plan, str) else plan, NAMES, source, voice,
+                      output if output is not None else RecordingOutput(), cfg,
+                      analyzer or Analyzer(names=NAMES, settings=cfg.measure),
+                      enroller=Enroller(None, reuse=False, persist=False), keys=keys, view=view,
+                      on_checkpoint=on_checkpoint, compose_feedback=lambda r: "Thank you both.",
+                      recent_questions=recent, seed=seed)
+    return session, view
+
+
+def prompts(record) -> list[str]:
+    return [u.text for u in record.spoken if not u.text.startswith("[")]
+
+
+def coach_spans(record, tail_s: float):
+    return [(u.t_s, u.t_s + u.duration_s + tail_s) for u in record.spoken if u.duration_s > 0]
+
+
+def listen_start(record, turn) -> float:
+    """When the turn's prompt finished and listening began (the warning chime comes later)."""
+    return max(u.t_s + u.duration_s for u in record.spoken if turn.start_s - 1e-6 <= u.t_s < turn.end_s - 1e-6
+               and u.text != "[chime:warning]" and not u.text.startswith("[notice:"))
+
+
+def test_short_plan_runs_in_order_with_the_right_names(voice):
+    cfg = settings(silence_end_s=6.0)
+    dry, _ = make_session(Room(900), voice, cfg=cfg)
+    dry_record = dry.run()
+    start = listen_start(dry_record, dry_record.turns[3])
+    # Alex talks for 25 s in his minute; the room is quiet otherwise.
+    session, view = make_session(Room(900, [(start + 2, start + 27, "Alex")]), voice, cfg=cfg)
+    record = session.run()
+
+    kinds = [(t.kind, t.floor) for t in record.turns]
+    assert kinds == [("welcome", None), ("enroll", "Alex"), ("enroll", "Sam"), ("speak", "Alex"),
+                     ("reflect", "Sam"), ("speak", "Sam"), ("reflect", "Alex"), ("free", None),
+                     ("closing", None)]
+    assert record.partial is False and record.feedback == "Thank you both."
+    said = prompts(record)
+    assert said[0].startswith("Welcome, Alex and Sam.")
+    assert "Alex, you have a minute" in " ".join(said) and "Sam, you have a minute" in " ".join(said)
+    # Reflect prompts name the one reflecting first, then whose words they reflect.
+    assert "Sam, tell Alex what you heard." in said and "Alex, tell Sam what you heard." in said
+    assert said[-2:] == ["That's it for tonight. Thank you both.", "Thank you both."]
+    texts = [u.text for u in record.spoken]
+    assert texts[0] == "[chime:start]" and texts[-1] == "[chime:end]"
+    # Every timed turn opens with the turn chime before its prompt.
+    assert texts.count("[chime:turn]") == 5
+    assert view.said == [u.text for u in record.spoken if not u.text.startswith("[")]
+    # What the output played is what the record says was spoken, in order and at those times.
+    played = [u for u in record.spoken if u.duration_s > 0]
+    assert len(session.output.clips) == len(played)
+    for (at_s, clip), u in zip(session.output.clips, played):
+        assert at_s == pytest.approx(u.t_s, abs=1e-3)
+        assert len(clip) / SAMPLE_RATE_HZ == pytest.approx(u.duration_s, abs=1e-3)
+    alex_turn = record.turns[3]
+    assert alex_turn.talk_s["Alex"] == pytest.approx(25, abs=2.5)
+    assert alex_turn.ended_by == "silence" and alex_turn.end_s == pytest.approx(start + 27 + 6, abs=0.5)
+    assert record.talk_totals()["Sam"] == pytest.approx(0, abs=0.5)
+
+
+def test_the_coach_never_measures_itself(voice, one_round):
+    # Someone (or a radio) talks without pause for the whole evening: everything heard while
+    # the coach speaks, and its short tail, must count for nobody.
+    cfg = settings(silence_end_s=0.0)
+    source = Room(600, [(0, 600, "Alex")], seed=5)
+    session, _ = make_session(source, voice, plan=one_round, cfg=cfg)
+    record = session.run()
+    tail = cfg.audio.coach_tail_s
+    spans = coach_spans(record, tail)
+    assert sum(b - a for a, b in spans) > 10  # the coach really talked over the room
+    for seg in record.segments:
+        for a, b in spans:
+            overlap = min(seg.end_s, b) - max(seg.start_s, a)
+            assert overlap <= 0.05, (seg, a, b)
+    talk = sum(record.talk_totals().values())
+    assert talk > 0.5 * record.duration_s - sum(b - a for a, b in spans)
+
+
+def test_turns_end_after_silence_end_s_of_quiet(voice):
+    source = Room(2000, seed=7)  # nobody says anything
+    session, _ = make_session(source, voice, cfg=settings(silence_end_s=4.0))
+    record = session.run()
+    timed = [t for t in record.turns if t.kind in ("speak", "reflect", "free")]
+    assert [t.ended_by for t in timed] == ["silence"] * 5
+    for t in timed:
+        opened = max(u.t_s + u.duration_s for u in record.spoken if t.start_s <= u.t_s < t.end_s)
+        assert t.end_s - opened == pytest.approx(4.0, abs=0.05)
+
+
+class ScriptedKeys:
+    """Presses keys at given audio times, as someone near the laptop would."""
+
+    def __init__(self, presses: list[tuple[float, str]]):
+        self.presses = sorted(presses)
+        self.session = None
+
+    def __call__(self) -> list[str]:
+        now = self.session.now_s
+        due = [k for t, k in self.presses if t <= now]
+        self.presses = [(t, k) for t, k in self.presses if t > now]
+        return due
+
+
+def test_key_requests_pause_next_and_stop(voice, one_round):
+    source = Room(3000, seed=11)
+    first_speak = None
+    keys = ScriptedKeys([])
+    session, view = make_session(source, voice, plan=one_round,
+                                 cfg=settings(silence_end_s=0.0, warning_s=0.0), keys=keys)
+    keys.session = session
+    # Find where Alex's minute starts in an identical dry run, to press keys inside it.
+    dry, _ = make_session(Room(3000, seed=11), voice, plan=one_round,
+                          cfg=settings(silence_end_s=0.0, warning_s=0.0))
+    dry_record = dry.run()
+    first_speak = dry_record.turns[1]
+    listen_from = max(u.t_s + u.duration_s for u in dry_record.spoken
+                      if first_speak.start_s <= u.t_s < first_speak.end_s)
+    assert first_speak.ended_by == "time"
+    keys.presses = [(listen_from + 10, " "), (listen_from + 40, " "),  # a 30 s pause
+                    (listen_from + 95, "n")]  # then "next" in the reflect that follows
+    record = session.run()
+    speak = record.turns[1]
+    assert speak.ended_by == "time"
+    # The 30 s pause (and its two acknowledgement chimes) did not count against the minute.
+    acks = [u for u in record.spoken if u.text == "[chime:ack]" and speak.start_s <= u.t_s <= speak.end_s]
+    assert len(acks) == 2
+    # The first chime plays inside the pause; the one on resuming is coach time, not turn time.
+    assert speak.end_s - listen_from == pytest.approx(60 + 30 + acks[1].duration_s, abs=0.05)
+    assert any("paused" in m for m in view.messages)
+    reflect = record.turns[2]
+    assert reflect.ended_by == "next"
+
+    # "q" stops the evening at once: the closing is still said and the record is partial.
+    keys2 = ScriptedKeys([(listen_from + 5, "q")])
+    session2, _ = make_session(Room(3000, seed=2), voice, plan=one_round,
+                               cfg=settings(silence_end_s=0.0), keys=keys2)
+    keys2.session = session2
+    record2 = session2.run()
+    assert record2.partial is True
+    assert [t.ended_by for t in record2.turns if t.kind == "speak"] == ["stop"]
+    assert record2.turns[-1].kind == "closing"
+    assert record2.spoken[-1].text == "[chime:end]"
+
+
+def test_round_two_question_avoids_recent_ones(voice):
+    plan = load_plan("evening")
+    rounds = [s for s in plan.steps if s.get("question")]
+    assert rounds, "the evening plan asks a question in its second round"
+    from coach.plans import draw_question  # the bank the session draws from
+    import random
+
+    bank = set()
+    rng = random.Random(0)
+    for _ in range(2000):
+        bank.add(draw_question(rng, set(), ()))
+    keep = sorted(bank)[:3]
+    recent = set(bank) - set(keep)
+    session, _ = make_session(Room(3000, seed=1), voice, plan=plan,
+                              cfg=settings(silence_end_s=1.0), recent=set(recent))
+    record = session.run()
+    asked = [t.question for t in record.turns if t.question]
+    assert len(asked) == 2 and len(set(asked)) == 2
+    assert all(q in keep for q in asked)
+
+
+def test_checkpoints_after_every_turn_mark_partial_until_the_end(voice):
+    seen = []
+    session, _ = make_session(Room(2000, seed=1), voice,
+                              cfg=settings(silence_end_s=2.0),
+                              on_checkpoint=lambda r: seen.append((len(r.turns), r.partial)))
+    record = session.run()
+    assert [n for n, _ in seen[:-1]] == list(range(1, 9))
+    assert all(partial for _, partial in seen[:-1])
+    assert seen[-1] == (9, False) and record.partial is False
+
+
+def test_a_recording_that_ends_early_gives_a_partial_evening(voice):
+    session, _ = make_session(Room(150, [(80, 100, "Sam")], seed=1), voice,
+                              cfg=settings(silence_end_s=0.0))
+    record = session.run()
+    assert record.partial is True
+    assert record.turns[-2].ended_by == "end_of_input"
+    assert record.turns[-1].kind == "closing"
+    assert record.duration_s == pytest.approx(150, abs=0.03)
+    assert sum(record.talk_totals().values()) > 5
+
+
+def test_frames_are_marked_while_the_coach_talks(voice):
+    class Spy(Analyzer):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.marked = []
+
+        def feed(self, frame, floor=None):
+            self.marked.append((frame.start_s, frame.coach_speaking))
+            super().feed(frame, floor)
+
+    spy = Spy(names=NAMES)
+    session, _ = make_session(Room(200, seed=1), voice,
+                              cfg=settings(silence_end_s=2.0), analyzer=spy)
+    record = session.run()
+    starts = np.array([t for t, _ in spy.marked])
+    marked = np.array([m for _, m in spy.marked])
+    assert np.allclose(np.diff(starts), 0.02)  # one contiguous clock, no gaps or repeats
+    u = next(u for u in record.spoken if u.text.startswith("Welcome"))
+    inside = (starts >= u.t_s) & (starts < u.t_s + u.duration_s)
+    assert inside.sum() > 50 and marked[inside].all()
+    assert not marked[starts > record.turns[1].start_s + 60].all()
+    assert dataclasses.is_dataclass(record)
