@@ -28,6 +28,14 @@ BRIDGE_S = 0.25
 """Same-speaker pauses shorter than this are bridged: the corpus' (RTTM) definition of talk."""
 NOISE_ROWS = 3000
 """Log-mel rows of the room's noise kept (a reservoir sample of the pauses): 30 s is plenty."""
+WINDOW_HOPS = 160
+"""A d-vector window is 1.6 s, the length the voice encoder was trained on."""
+WINDOW_STRIDE_S = 2.0
+"""At most one d-vector window starts per this much audio: a few hundred an evening
+anchor the voices, at about 7 ms each."""
+WINDOW_SPEECH = 0.9
+"""A window is used only if this fraction of it is speech (and none of it the coach)."""
+_RING_S = 4.0
 
 
 def _settings_from(ms: MeasureSettings) -> tuple[VadSettings, AttributionSettings]:
@@ -61,10 +69,17 @@ class _Rows:
         return self._buf[:self.n]
 
 
+SEGMENT_PAD_S = 0.05
+"""Each talk segment is widened this much (seconds) on both sides: the detector ends
+speech at the last loud part of a word, while people (and the corpus' truth, which pads
+by 20 ms and counts soft word endings) hear the word out."""
+
+
 def segments_from_labels(labels: np.ndarray, names: list[str]) -> list[Segment]:
     """Per-hop labels → segments per speaker (overlap in both), short pauses bridged."""
     out: list[Segment] = []
     bridge = int(round(BRIDGE_S / HOP_S))
+    pad = SEGMENT_PAD_S
     for who, mask in [(names[i], (labels == i) | (labels == BOTH)) for i in range(len(names))] + \
                      [(None, labels == OTHER)]:
         hops = np.flatnonzero(mask)
@@ -72,7 +87,7 @@ def segments_from_labels(labels: np.ndarray, names: list[str]) -> list[Segment]:
             continue
         brk = np.flatnonzero(np.diff(hops) > bridge) + 1
         for a, b in zip(np.r_[0, brk], np.r_[brk, len(hops)]):
-            out.append(Segment(round(hops[a] * HOP_S, 3), round((hops[b - 1] + 1) * HOP_S, 3), who))
+            out.append(Segment(round(max(0.0, hops[a] * HOP_S - pad), 3), round((hops[b - 1] + 1) * HOP_S + pad, 3), who))
     return sorted(out, key=lambda s: (s.start_s, s.end_s, s.speaker or ""))
 
 
@@ -96,6 +111,7 @@ class Analyzer:
         self._machine = VadMachine(vad_settings)
         self._logmel = _Rows(MEL_BANDS, np.float16)
         self._flags = _Rows(None, bool)
+        self._probs = _Rows(None, np.float16)
         self._mute = _Rows(None, bool)
         self._floor = _Rows(None, np.int8)
         self._pending_mute = np.zeros(0, bool)
@@ -107,6 +123,13 @@ class Analyzer:
         self._live_talk: dict[str | None, float] = {}
         self._cache: tuple[int, list[Segment]] | None = None
         self._finished = False
+        # Recent audio, for d-vector windows once the speech flags behind it are known.
+        self._ring = np.zeros(0, np.float32)
+        self._ring_start = 0                    # sample index of self._ring[0]
+        self._next_window = 0                   # first hop a new window may start at
+        self._window_queue: list[tuple[int, np.ndarray]] = []
+        self._window_first: list[int] = []
+        self._window_emb: list[np.ndarray] = []
         if profiles:
             self.set_profiles(profiles)
 
@@ -133,6 +156,11 @@ class Analyzer:
 
     def _push(self, samples: np.ndarray) -> int:
         self._logmel.add(self._features.push(samples))
+        keep = int(_RING_S * 16000)
+        self._ring = np.concatenate([self._ring, samples])
+        if len(self._ring) > keep:
+            self._ring_start += len(self._ring) - keep
+            self._ring = self._ring[-keep:]
         full = len(self._pending_mute) // HOP_SAMPLES
         if full:
             cut = full * HOP_SAMPLES
@@ -142,6 +170,7 @@ class Analyzer:
         return self._machine_step(self._detector.push(samples))
 
     def _machine_step(self, probs: np.ndarray) -> int:
+        self._probs.add(probs)
         flags = self._machine.step_many(probs)
         self._record_flags(flags)
         return len(flags)
@@ -171,6 +200,50 @@ class Analyzer:
         quiet = np.flatnonzero(~flags & ~mute)
         if len(quiet):
             self._keep_noise(start + quiet)
+        self._find_windows()
+
+    def _find_windows(self) -> None:
+        """Queue 1.6 s stretches of clear speech for the voice encoder."""
+        from coach.embedding import PARTIAL_SAMPLES, N_FFT
+
+        n = self._flags.n
+        lo = max(self._next_window, n - 2 * WINDOW_HOPS)
+        if n - lo < WINDOW_HOPS:
+            return
+        ok = (self._flags.array()[lo:n] & ~self._mute.array()[lo:n]).astype(np.int32)
+        cs = np.concatenate([[0], np.cumsum(ok)])
+        frac = (cs[WINDOW_HOPS:] - cs[:-WINDOW_HOPS]) / WINDOW_HOPS
+        stride = int(round(WINDOW_STRIDE_S / HOP_S))
+        pad = N_FFT // 2
+        i = 0
+        while i < len(frac):
+            if frac[i] >= WINDOW_SPEECH:
+                first = lo + i
+                a = first * HOP_SAMPLES - pad - self._ring_start
+                b = a + PARTIAL_SAMPLES + 2 * pad
+                if a >= 0 and b <= len(self._ring):
+                    self._window_queue.append((first, self._ring[a:b].copy()))
+                self._next_window = first + stride
+                i += stride
+            else:
+                i += 1
+        self._next_window = max(self._next_window, n - WINDOW_HOPS + 1)
+        if len(self._window_queue) >= 16:
+            self._embed_windows()
+
+    def _embed_windows(self) -> None:
+        from coach.embedding import N_FFT, normalize_volume, shared_encoder
+
+        encoder = shared_encoder()
+        queue, self._window_queue = self._window_queue, []
+        if encoder is None or not queue:
+            return
+        audio = np.concatenate([normalize_volume(w) for _, w in queue])
+        size = len(queue[0][1])
+        starts = np.arange(len(queue)) * size + N_FFT // 2
+        emb = encoder.partial_embeddings(audio, starts)
+        self._window_first += [first for first, _ in queue]
+        self._window_emb += list(emb)
 
     def _keep_noise(self, hops: np.ndarray) -> None:
         """Reservoir-sample pause hops (Algorithm R), so the noise model spans the evening."""
@@ -231,9 +304,17 @@ class Analyzer:
         if len(floor) < n:
             floor = np.concatenate([floor, np.full(n - len(floor), -1, np.int8)])
         if len(self.names) == 2 and all(name in self._profiles for name in self.names):
-            enroll = [self._profiles[name].logmel for name in self.names]
-            labels = attribute(self._logmel.array()[:n], speech, floor, self._noise, enroll,
-                               self._att_settings)
+            profiles = [self._profiles[name] for name in self.names]
+            self._embed_windows()
+            windows = None
+            if self._window_emb and all(p.dvector is not None for p in profiles):
+                windows = (np.array(self._window_first), np.array(self._window_emb),
+                           np.array([p.dvector for p in profiles]))
+            mute = self._mute.array()[:n]
+            probs = self._probs.array()[:n]
+            labels = attribute(self._logmel.array()[:n], speech, floor, self._noise,
+                               [p.logmel for p in profiles], self._att_settings, windows,
+                               (probs, mute) if len(probs) == n and len(mute) == n else None)
         else:
             labels = floor_labels(speech, floor)
         return segments_from_labels(labels, self.names)

@@ -37,18 +37,36 @@ class AttributionSettings:
         floor_bonus: per-hop log-likelihood bonus (nats) for the floor holder: a prior
             that a clear interjection of the listener still overcomes.
         components: mixture components per voice model.
+        voice_prior, voice_margin: how the d-vector windows steer the first labelling.
         rounds: how many times the voice models are retrained on the recording.
         noise_copies: how many noisy copies of each enrollment hop are made.
     """
 
-    switch_in_speech: float = 100.0
+    switch_in_speech: float = 50.0
     switch_at_pause: float = 10.0
     pause_s: float = 0.15
-    overlap_cost: float = 30.0
+    overlap_cost: float = 40.0
+    overlap_reach_s: float = 1.5
+    """Overlap is considered only this close (seconds) to a change of talker."""
+    overlap_bias: float = 0.3
+    """Per-hop handicap (nats) of the both-talking state: overlap needs clear evidence."""
     floor_bonus: float = 0.05
     components: int = 16
     rounds: int = 3
     noise_copies: int = 3
+    resegment: bool = False
+    """Re-decide speech with the voice models against the room's noise (see ``vad``).
+    Off: on c01–c12 it did not beat the detector's own decisions."""
+    vad_weight: float = 1.0
+    """How much the detector's speech log-odds count in that pass (per hop)."""
+    speech_cost: float = 8.0
+    """Cost (nats) of starting or ending speech in that pass: no flicker."""
+    voice_prior: float = 0.5
+    """Per-hop bonus (nats) a confident d-vector match gives its voice in the first round."""
+    voice_always: bool = True
+    """Keep the d-vector evidence in every round (not only the first labelling)."""
+    voice_margin: float = 0.04
+    """A window's d-vector must be this much closer (cosine) to one voice to count."""
 
 
 def viterbi3(em: np.ndarray, switch: np.ndarray, overlap_cost: float) -> np.ndarray:
@@ -93,6 +111,37 @@ def viterbi3(em: np.ndarray, switch: np.ndarray, overlap_cost: float) -> np.ndar
         path[t] = st
         if t:
             st = back[3 * t + st]
+    return path
+
+
+def viterbi_cost(em: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """Best path for (n, S) log-emissions and one (S, S) transition-cost matrix (from, to)."""
+    n, k = em.shape
+    if n == 0:
+        return np.zeros(0, np.int64)
+    cols = [em[:, j].tolist() for j in range(k)]
+    c = [[float(cost[i][j]) for j in range(k)] for i in range(k)]
+    back = bytearray(k * n)
+    score = [cols[j][0] for j in range(k)]
+    rng = range(k)
+    for t in range(1, n):
+        new = []
+        base = k * t
+        for j in rng:
+            best_i, best = j, score[j]
+            for i in rng:
+                v = score[i] - c[i][j]
+                if v > best:
+                    best_i, best = i, v
+            back[base + j] = best_i
+            new.append(best + cols[j][t])
+        score = new
+    path = np.empty(n, np.int64)
+    st = max(rng, key=lambda j: score[j])
+    for t in range(n - 1, -1, -1):
+        path[t] = st
+        if t:
+            st = back[k * t + st]
     return path
 
 
@@ -149,8 +198,35 @@ def _overlap_model(logmel_speech: np.ndarray, labels: np.ndarray, noise_logmel: 
     return fit_gmm(cepstra(np.log(both).astype(np.float32)), components, seed=3)
 
 
+def label_windows(embeddings: np.ndarray, enrolled: np.ndarray, iterations: int = 10):
+    """Label d-vector windows A or B: cosine k-means started from the enrolled voices.
+
+    The centroids move to the recording's own windows (its room, its noise) while the
+    names stay those of the enrollment that seeded them.
+
+    Returns:
+        (labels, margins): 0/1 per window, and how much closer (cosine) it is to its
+        centroid than to the other one.
+    """
+    cents = enrolled.astype(np.float64)
+    for _ in range(iterations):
+        sim = embeddings @ cents.T
+        lab = sim.argmax(axis=1)
+        new = np.array([embeddings[lab == i].mean(axis=0) if (lab == i).any() else cents[i]
+                        for i in range(len(cents))])
+        new /= np.maximum(np.linalg.norm(new, axis=1, keepdims=True), 1e-12)
+        if np.allclose(new, cents):
+            break
+        cents = new
+    sim = embeddings @ cents.T
+    lab = sim.argmax(axis=1)
+    return lab, np.abs(sim[:, 0] - sim[:, 1])
+
+
 def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_logmel: np.ndarray,
-              enrollments: list[np.ndarray], settings: AttributionSettings | None = None) -> np.ndarray:
+              enrollments: list[np.ndarray], settings: AttributionSettings | None = None,
+              windows: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+              vad: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Label every hop: NONE (no speech), SPEECH_A, SPEECH_B or BOTH.
 
     Args:
@@ -159,6 +235,11 @@ def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_l
         floor: (n,) int floor holder per hop (0, 1, or -1 for nobody).
         noise_logmel: log-mel rows heard in pauses (the room's noise).
         enrollments: log-mel rows of each partner's enrollment speech, A then B.
+        windows: optional d-vector evidence: (first hop of each 1.6 s window (w,),
+            window embeddings (w, 256), enrolled embeddings (2, 256)).
+        vad: optional (speech probability per hop, coach-speaking flag per hop): with it a
+            last pass re-decides speech itself, voice models against a model of the
+            room's noise, so clatter the detector let through goes to nobody.
     """
     s = settings or AttributionSettings()
     labels = np.full(len(speech), NONE, np.int64)
@@ -179,18 +260,61 @@ def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_l
     at_pause = gap * HOP_S >= s.pause_s
     cost = np.where(at_pause, s.switch_at_pause, s.switch_in_speech)
     prior = np.where(floor[idx] == 0, s.floor_bonus, np.where(floor[idx] == 1, -s.floor_bonus, 0.0))
+    voice = np.zeros(len(speech))
+    if windows is not None and len(windows[0]):
+        first, emb, enrolled_dvec = windows
+        wlab, margin = label_windows(emb, enrolled_dvec)
+        for h, lab_, m in zip(first.tolist(), wlab.tolist(), margin.tolist()):
+            if m >= s.voice_margin:
+                voice[h:h + 160] += s.voice_prior if lab_ == 0 else -s.voice_prior
+    voice = voice[idx]
     models = [fit_gmm(e, s.components, seed=i) for i, e in enumerate(enrolled)]
     for round_ in range(s.rounds + 1):
         ll_a, ll_b = models[0].loglik(x), models[1].loglik(x)
-        lab = viterbi2(ll_a - ll_b + prior, cost)
+        lab = viterbi2(ll_a - ll_b + prior + (voice if round_ == 0 or s.voice_always else 0.0), cost)
         if round_ < s.rounds:
             models = [fit_gmm(np.concatenate([x[lab == i], enrolled[i]]), s.components, seed=i)
                       for i in range(2)]
     both = _overlap_model(x_mel, lab, noise_logmel, s.components, rng)
     if both is not None:
-        em = np.stack([ll_a + np.maximum(prior, 0), ll_b - np.minimum(prior, 0), both.loglik(x)], axis=1)
+        steer = prior + (voice if s.voice_always else 0.0)
+        # Overlap happens where the talk changes hands (the next one starts early, or a
+        # listener's "mm-hm" over the speaker); elsewhere "both" is not on offer, which
+        # keeps a weak voice model from turning a monologue into a duet.
+        switches = idx[np.flatnonzero(np.diff(lab)) + 1]
+        near = np.zeros(len(speech) + 1, np.int32)
+        reach = int(round(s.overlap_reach_s / HOP_S))
+        np.add.at(near, np.clip(switches - reach, 0, len(speech)), 1)
+        np.add.at(near, np.clip(switches + reach, 0, len(speech)), -1)
+        allowed = np.cumsum(near)[idx] > 0
+        em = np.stack([ll_a + np.maximum(steer, 0), ll_b - np.minimum(steer, 0),
+                       np.where(allowed, both.loglik(x) - s.overlap_bias, -1e9)], axis=1)
         lab = viterbi3(em, cost, s.overlap_cost)
     labels[idx] = lab
+    if vad is not None and s.resegment:
+        probs, mute = vad
+        labels = _resegment(logmel, probs, mute, floor, noise_logmel, models, both, s)
+    return labels
+
+
+def _resegment(logmel, probs, mute, floor, noise_logmel, models, both, s: "AttributionSettings"):
+    """Speech or not, and whose, in one pass: noise, A, B and both compete on every hop."""
+    labels = np.full(len(probs), NONE, np.int64)
+    idx = np.flatnonzero(~mute)
+    x = cepstra(logmel[idx].astype(np.float32))
+    noise = fit_gmm(cepstra(noise_logmel.astype(np.float32)), 8, seed=5)
+    p = np.clip(probs[idx].astype(np.float64), 1e-3, 1 - 1e-3)
+    prior = s.vad_weight * np.log(p / (1 - p))
+    fl = floor[idx]
+    bonus = np.where(fl == 0, s.floor_bonus, 0.0), np.where(fl == 1, s.floor_bonus, 0.0)
+    cols = [noise.loglik(x), models[0].loglik(x) + prior + bonus[0], models[1].loglik(x) + prior + bonus[1]]
+    if both is not None:
+        cols.append(both.loglik(x) + prior)
+    em = np.stack(cols, axis=1)
+    c, w, o = s.speech_cost, s.switch_in_speech, s.overlap_cost
+    cost = np.array([[0, c, c, c], [c, 0, w, o], [c, w, 0, o], [c, o, o, 0]])[:em.shape[1], :em.shape[1]]
+    path = viterbi_cost(em, cost)
+    labels[idx] = np.array([NONE, SPEECH_A, SPEECH_B, BOTH])[path]
     return labels
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from coach.errors import CoachError
-from coach.features import HOP_S, clip_log_mel
+from coach.features import HOP_S, HOP_SAMPLES, clip_log_mel
 from coach.frames import SAMPLE_RATE_HZ
 from coach.paths import data_dir, ensure_private_dir
 
@@ -51,6 +51,7 @@ class VoiceProfile:
     Attributes:
         name: the partner's name.
         logmel: (n, 32) log-mel rows of the clip's speech hops (float16).
+        dvector: (256,) speaker embedding of the clip's speech (see ``coach.embedding``).
         speech_s: seconds of speech in the clip.
         clip_sha256: fingerprint of the enrollment samples (to refuse one clip for two people).
         created_at: ISO 8601 time of enrollment.
@@ -59,6 +60,7 @@ class VoiceProfile:
 
     name: str
     logmel: np.ndarray = field(repr=False)
+    dvector: np.ndarray | None = field(default=None, repr=False)
     speech_s: float = 0.0
     clip_sha256: str = ""
     created_at: str = ""
@@ -67,16 +69,30 @@ class VoiceProfile:
     def to_json(self) -> dict:
         return {"name": self.name, "version": self.version, "created_at": self.created_at,
                 "speech_s": round(self.speech_s, 2), "clip_sha256": self.clip_sha256,
-                "logmel": np.round(self.logmel.astype(np.float32), 2).tolist()}
+                "logmel": np.round(self.logmel.astype(np.float32), 2).tolist(),
+                "dvector": None if self.dvector is None else np.round(self.dvector, 5).tolist()}
 
     @classmethod
     def from_json(cls, data: dict) -> "VoiceProfile":
         logmel = np.asarray(data["logmel"], np.float16)
         if logmel.ndim != 2 or logmel.shape[1] != 32 or len(logmel) < 50:
             raise ValueError("its features have the wrong shape")
-        return cls(name=data["name"], logmel=logmel, speech_s=float(data["speech_s"]),
+        dvector = data.get("dvector")
+        if dvector is not None:
+            dvector = np.asarray(dvector, np.float32)
+            if dvector.shape != (256,):
+                raise ValueError("its voice embedding has the wrong shape")
+        return cls(name=data["name"], logmel=logmel, dvector=dvector, speech_s=float(data["speech_s"]),
                    clip_sha256=data.get("clip_sha256", ""), created_at=data.get("created_at", ""),
                    version=int(data.get("version", 0)))
+
+
+def embed_speech(samples: np.ndarray) -> np.ndarray | None:
+    """The d-vector of some speech, or None where the encoder's weights are missing."""
+    from coach.embedding import shared_encoder
+
+    encoder = shared_encoder()
+    return None if encoder is None else encoder.embed(samples)
 
 
 def enroll_from_audio(name: str, samples: np.ndarray) -> VoiceProfile:
@@ -109,7 +125,10 @@ def enroll_from_audio(name: str, samples: np.ndarray) -> VoiceProfile:
         if snr_db < MIN_SNR_DB:
             raise EnrollmentRefused(f"it is too noisy to learn {name}'s voice — turn off the tap "
                                     "or fan, or move closer, and try again")
-    return VoiceProfile(name=name, logmel=logmel[speech].astype(np.float16), speech_s=speech_s,
+    hops = np.flatnonzero(speech)
+    voiced = x[(hops[:, None] * HOP_SAMPLES + np.arange(HOP_SAMPLES)).ravel().clip(0, len(x) - 1)]
+    return VoiceProfile(name=name, logmel=logmel[speech].astype(np.float16),
+                        dvector=embed_speech(voiced), speech_s=speech_s,
                         clip_sha256=hashlib.sha256(x.tobytes()).hexdigest(),
                         created_at=datetime.now().astimezone().isoformat(timespec="seconds"))
 

@@ -27,14 +27,16 @@ def clip(shared_data):
 
 def test_enroll_real_voice_and_store_roundtrip(tmp_path, clip):
     p = enroll_from_audio("Sam", clip)
-    assert p.speech_s > 4 and p.means.shape[1] == 19
+    assert p.speech_s > 4 and p.logmel.shape == (int(round(p.speech_s / 0.01)), 32)
+    assert p.dvector is not None and abs(float(np.linalg.norm(p.dvector)) - 1) < 1e-3
     store = ProfileStore(tmp_path / "profiles")
     path = store.save(p)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert store.names() == ["Sam"]
     back = store.load("Sam")
-    np.testing.assert_allclose(back.means, p.means)
+    np.testing.assert_allclose(back.logmel.astype(float), p.logmel.astype(float), atol=0.01)
+    np.testing.assert_allclose(back.dvector, p.dvector, atol=1e-4)
     assert "samples" not in path.read_text()
     store.delete("Sam")
     assert store.names() == []
