@@ -40,8 +40,8 @@ MIN_COVERAGE = 0.75
 """The last partial is kept only if at least this much of it is real signal."""
 CHUNK_WINDOWS = 32
 """Windows run through the LSTM together: the (160, B, 1024) float32 input projection
-is 21 MB at B=32, and a chunk's peak working set about 32 MB (tracemalloc), under the
-50 MB budget; larger batches gained little per partial on one core."""
+is 21 MB at B=32; tracemalloc's peak for 60 s at rate 16 (975 windows) is 37 MB,
+under the 50 MB budget. B=64 was no faster per window than B=32 on one core."""
 BLAS_THREADS = 1
 """The recurrent matmuls are small (B x 256 by 256 x 1024, 480 in a row): OpenBLAS's
 thread hand-offs cost more than they save, and on the busy 2-core machine the 80
@@ -119,7 +119,7 @@ def partial_starts(n_samples: int, rate: float = DEFAULT_RATE,
     n_frames = int(np.ceil((n_samples + 1) / HOP_SAMPLES))
     step = int(np.round(SAMPLE_RATE_HZ / rate / HOP_SAMPLES))
     if not 0 < step <= PARTIAL_FRAMES:
-        raise ValueError(f"rate {rate} partials/s is outside 0.625..{SAMPLE_RATE_HZ / HOP_SAMPLES / 0.5}")
+        raise ValueError(f"rate must be 0.625 to 200 partials per second, not {rate}")
     starts = np.arange(0, max(1, n_frames - PARTIAL_FRAMES + step + 1), step) * HOP_SAMPLES
     coverage = (n_samples - starts[-1]) / PARTIAL_SAMPLES
     if coverage < min_coverage and len(starts) > 1:
@@ -174,6 +174,8 @@ class VoiceEncoder:
 
     def _mel_windows(self, samples: np.ndarray, starts: np.ndarray) -> np.ndarray:
         samples = np.asarray(samples, dtype=np.float32)
+        if samples.ndim != 1:
+            raise ValueError(f"expected a mono 1-D signal, got shape {samples.shape}")
         starts = np.asarray(starts, dtype=np.int64)
         if starts.ndim != 1 or (len(starts) and starts.min() < 0):
             raise ValueError("starts must be a 1-D array of non-negative sample offsets")
