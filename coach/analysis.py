@@ -36,6 +36,9 @@ anchor the voices, at about 7 ms each."""
 WINDOW_SPEECH = 0.9
 """A window is used only if this fraction of it is speech (and none of it the coach)."""
 _RING_S = 4.0
+BATCH_S = 0.25
+"""Frames are analysed in batches this long: live answers lag by at most this much."""
+BATCH_SAMPLES = int(BATCH_S * 16000)
 
 
 def _settings_from(ms: MeasureSettings) -> tuple[VadSettings, AttributionSettings]:
@@ -116,6 +119,8 @@ class Analyzer:
         self._floor = _Rows(None, np.int8)
         self._pending_mute = np.zeros(0, bool)
         self._pending_floor = np.zeros(0, np.int8)
+        self._batch: list[tuple[np.ndarray, bool, int]] = []
+        self._batch_samples = 0
         self._noise = np.zeros((0, MEL_BANDS), np.float16)
         self._noise_seen = 0
         self._rng = np.random.default_rng(7)
@@ -139,6 +144,7 @@ class Analyzer:
         """Use these voices (e.g. after in-session enrollment); earlier speech is re-decided too."""
         from coach.profiles import check_distinct
 
+        self._flush_batch()
         check_distinct(profiles)
         for name in profiles:
             if name not in self.names:
@@ -147,12 +153,30 @@ class Analyzer:
         self._cache = None
 
     def feed(self, frame: Frame, floor: str | None = None) -> None:
-        """Add one frame; ``floor`` is who holds the floor now (a prior, not the truth)."""
+        """Add one frame; ``floor`` is who holds the floor now (a prior, not the truth).
+
+        Frames are processed in batches of ``BATCH_S``: per-frame numpy calls would cost
+        more than the models themselves. Live answers are therefore up to that old.
+        """
         samples = np.asarray(frame.samples, np.float32)
+        if not len(samples):
+            return
         who = self.names.index(floor) if floor in self.names else -1
-        self._pending_mute = np.concatenate([self._pending_mute, np.full(len(samples), frame.coach_speaking)])
-        self._pending_floor = np.concatenate([self._pending_floor, np.full(len(samples), who, np.int8)])
-        self._take_flags(len(samples) and self._push(samples))
+        self._batch.append((samples, frame.coach_speaking, who))
+        self._batch_samples += len(samples)
+        if self._batch_samples >= BATCH_SAMPLES:
+            self._flush_batch()
+
+    def _flush_batch(self) -> None:
+        if not self._batch:
+            return
+        batch, self._batch, self._batch_samples = self._batch, [], 0
+        samples = np.concatenate([b[0] for b in batch])
+        self._pending_mute = np.concatenate(
+            [self._pending_mute] + [np.full(len(b[0]), b[1]) for b in batch])
+        self._pending_floor = np.concatenate(
+            [self._pending_floor] + [np.full(len(b[0]), b[2], np.int8) for b in batch])
+        self._push(samples)
 
     def _push(self, samples: np.ndarray) -> int:
         self._logmel.add(self._features.push(samples))
@@ -174,9 +198,6 @@ class Analyzer:
         flags = self._machine.step_many(probs)
         self._record_flags(flags)
         return len(flags)
-
-    def _take_flags(self, _count) -> None:
-        pass
 
     def _record_flags(self, flags: np.ndarray) -> None:
         if not len(flags):
@@ -276,14 +297,25 @@ class Analyzer:
 
     def segments(self) -> list[Segment]:
         """Segments of everything decided so far (re-decided as the voices are learned)."""
+        self._flush_batch()
         n = self._flags.n
         if self._cache is None or self._cache[0] != n:
             self._cache = (n, self._decide())
         return list(self._cache[1])
 
+    def quick_segments(self) -> list[Segment]:
+        """Segments so far attributed by the floor alone: cheap, provisional (checkpoints)."""
+        self._flush_batch()
+        n = self._flags.n
+        floor = self._floor.array()[:n]
+        if len(floor) < n:
+            floor = np.concatenate([floor, np.full(n - len(floor), -1, np.int8)])
+        return segments_from_labels(floor_labels(self._flags.array()[:n], floor), self.names)
+
     def finish(self) -> list[Segment]:
         """Flush everything; all segments of the whole stream."""
         if not self._finished:
+            self._flush_batch()
             self._logmel.add(self._features.flush())
             rest = len(self._pending_mute)
             if rest:

@@ -328,8 +328,17 @@ class Session:
     # --- the whole evening -----------------------------------------------------------------
 
     def measure(self, final: bool) -> None:
-        """Fill each turn's talk seconds from the analyzer's segments."""
-        segments = self.analyzer.finish() if final else self.analyzer.segments()
+        """Fill each turn's talk seconds from the analyzer's segments.
+
+        Checkpoints between turns use the analyzer's quick, floor-based segments: deciding
+        voices over the whole evening after every turn would cost more each time, and a
+        checkpoint only has to survive a crash. The end of the evening decides properly.
+        """
+        if final:
+            segments = self.analyzer.finish()
+        else:
+            quick = getattr(self.analyzer, "quick_segments", None)
+            segments = quick() if quick else self.analyzer.segments()
         self._measuring = not final
         # Plain floats: segments may carry numpy scalars, which JSON and SQLite refuse.
         self.record.segments = [Segment(float(g.start_s), float(g.end_s), g.speaker) for g in segments]

