@@ -79,6 +79,12 @@ class SileroModel:
     latency_hops = 3
     """Hop i's centre is at most 432 samples before the end of its window: < 3 hops."""
     WINDOW = 512
+    SKIP_MARGIN_DB = 3.0
+    """Windows within this of the quiet floor (and not mid-speech) are not run through the
+    model: they are pauses, and the model is most of the analysis cost."""
+    SKIP_BELOW_PROB = 0.1
+    FLOOR_RISE_DB = 0.01
+    """The quiet floor follows the quietest windows and creeps up 0.3 dB a second."""
 
     def __init__(self):
         try:
@@ -90,6 +96,8 @@ class SileroModel:
         self._win = (ctypes.c_float * self.WINDOW)()
         self._view = np.frombuffer(self._win, np.float32)
         self._rest = np.zeros(0, np.float32)
+        self._floor_db: float | None = None
+        self._last_prob = 0.0
         self._probs = np.zeros(0, np.float32)   # window probabilities from window _w0 on
         self._w0 = 0
         self._samples = 0
@@ -98,10 +106,20 @@ class SileroModel:
     def _run(self, x: np.ndarray) -> None:
         x = np.concatenate([self._rest, x])
         n = len(x) // self.WINDOW
-        out = np.empty(n, np.float32)
+        out = np.zeros(n, np.float32)
+        if n:
+            wins = x[:n * self.WINDOW].reshape(n, self.WINDOW)
+            level = 10 * np.log10(np.mean(wins.astype(np.float64) ** 2, axis=1) + 1e-12)
+        floor, last = self._floor_db, self._last_prob
         for k in range(n):
-            self._view[:] = x[k * self.WINDOW:(k + 1) * self.WINDOW]
-            out[k] = self._vad.process(self._win)
+            e = float(level[k])
+            floor = e if floor is None or e < floor else floor + self.FLOOR_RISE_DB
+            # Near the quiet floor and not mid-speech: nothing to hear, skip the model.
+            if e < floor + self.SKIP_MARGIN_DB and last < self.SKIP_BELOW_PROB:
+                continue
+            self._view[:] = wins[k]
+            last = out[k] = self._vad.process(self._win)
+        self._floor_db, self._last_prob = floor, last
         self._rest = x[n * self.WINDOW:]
         self._probs = np.concatenate([self._probs, out])
 

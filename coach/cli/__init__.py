@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from coach import __version__
@@ -23,14 +24,23 @@ COMMAND_MODULES = [
 ]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line naming the command and what to try."""
+
+    def error(self, message: str):
+        command = self.prog.removeprefix("coach").strip()
+        self.exit(2, f"coach: {command + ': ' if command else ''}{message} "
+                     f"(see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="coach",
         description="A voice-guided listening coach for two people: timed speak/listen "
                     "turns, spoken prompts, and warm feedback on how the talk was shared.",
     )
     parser.add_argument("--version", action="version", version=f"coach {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
@@ -54,3 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("coach: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `coach history | head`: the reader left; nothing to say
+        return 0
+    except Exception as exc:  # a bug: one line, not a traceback; COACH_DEBUG=1 shows it
+        if os.environ.get("COACH_DEBUG"):
+            raise
+        print(f"coach: unexpected error: {type(exc).__name__}: {exc} "
+              "(run with COACH_DEBUG=1 for details, and please report it)", file=sys.stderr)
+        return 1
