@@ -56,15 +56,26 @@ PA
         sleep 0.1
     done
     pactl info >/dev/null 2>&1 || { echo "audio-setup: PulseAudio did not start; see $STATE_DIR/pulse.log" >&2; exit 1; }
-    i=1
-    for mon in speaker.monitor micfeed.monitor; do
-        nohup parec -d "$mon" --latency-msec=10 >/dev/null 2>&1 &
-        echo $! > "$STATE_DIR/ka$i.pid"
-        i=$((i + 1))
-    done
-    sleep 2.5   # the null sinks settle into low latency once the readers run
     echo "audio-setup: PulseAudio ready (sinks speaker, micfeed; default source micfeed.monitor)" >&2
 fi
+
+# The keep-alive readers, started (again) whenever one is missing: without them the null
+# sinks drift to ~2 s latency and streams start late and run slow.
+i=1
+started=0
+for mon in speaker.monitor micfeed.monitor; do
+    pid_file="$STATE_DIR/ka$i.pid"
+    if ! { [[ -f "$pid_file" ]] && kill -0 "$(cat "$pid_file")" 2>/dev/null; }; then
+        nohup parec -d "$mon" --latency-msec=10 >/dev/null 2>&1 &
+        echo $! > "$pid_file"
+        started=1
+    fi
+    i=$((i + 1))
+done
+if [[ $started == 1 ]]; then
+    sleep 2.5   # the null sinks settle into low latency once the readers run
+fi
+echo "audio-setup: PulseAudio ready (sinks speaker, micfeed; default source micfeed.monitor)" >&2
 
 echo "export XDG_RUNTIME_DIR=$STATE_DIR"
 echo "export PULSE_SERVER=unix:$STATE_DIR/pulse/native"
