@@ -271,7 +271,38 @@ def import_sounddevice():
                           "`sudo apt-get install libportaudio2`") from exc
     except ImportError as exc:
         raise DeviceError("the sounddevice package is missing: `pip install sounddevice`") from exc
+    _quiet_alsa()
     return sd
+
+
+_ALSA_HANDLER = []
+
+
+def _quiet_alsa() -> None:
+    """Stop libasound printing "underrun occurred" and the like over the live view.
+
+    ALSA reports through its own error handler straight to stderr; coach reports device
+    trouble itself, in plain words. The handler must outlive every ALSA call, so it is
+    kept in a module-level list.
+    """
+    if _ALSA_HANDLER:
+        return
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("asound")
+    if not name:
+        _ALSA_HANDLER.append(None)
+        return
+    try:
+        lib = ctypes.CDLL(name)
+        handler_type = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                                        ctypes.c_int, ctypes.c_char_p)
+        handler = handler_type(lambda *args: None)
+        lib.snd_lib_error_set_handler(handler)
+        _ALSA_HANDLER.append(handler)
+    except (OSError, AttributeError):
+        _ALSA_HANDLER.append(None)
 
 
 class RealtimeSource:

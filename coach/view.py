@@ -123,7 +123,7 @@ class LiveView(PlainView):
         self._session = session
         self._phase = turn.title or _KIND_TITLES.get(turn.kind, turn.kind)
         self._floor = f"{record.floor} has the floor" if record.floor and turn.kind in ("speak", "reflect") else (record.floor or "")
-        self._remaining_s = turn.duration_s if turn.duration_s else None
+        self._remaining_s = turn.duration_s if turn.duration_s and turn.kind != "enroll" else None
 
     def countdown(self, remaining_s: float) -> None:
         self._remaining_s = remaining_s
