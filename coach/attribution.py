@@ -61,7 +61,7 @@ class AttributionSettings:
     """How much the detector's speech log-odds count in that pass (per hop)."""
     speech_cost: float = 8.0
     """Cost (nats) of starting or ending speech in that pass: no flicker."""
-    voice_prior: float = 0.5
+    voice_prior: float = 1.5
     """Per-hop bonus (nats) a confident d-vector match gives its voice in the first round."""
     voice_always: bool = True
     """Keep the d-vector evidence in every round (not only the first labelling)."""
