@@ -33,7 +33,7 @@ WINDOW_HOPS = 160
 WINDOW_STRIDE_S = 2.0
 """At most one d-vector window starts per this much audio: a few hundred an evening
 anchor the voices, at about 7 ms each."""
-WINDOW_SPEECH = 0.9
+WINDOW_SPEECH = 0.8
 """A window is used only if this fraction of it is speech (and none of it the coach)."""
 _RING_S = 4.0
 BATCH_S = 0.25
