@@ -31,7 +31,8 @@ class SessionOptions:
     json: bool = False
     quiet: bool = False
     silence_end_s: float | None = None
-    commands: bool = True
+    commands: bool | None = None
+    """Listen for spoken commands: True, False, or None for the settings file."""
     tts: str | None = None
     keep_audio: bool = False
     seed: int | None = None
@@ -206,7 +207,7 @@ def run_guided(opts: SessionOptions, settings: Settings, source=None) -> tuple[d
         _warn(f"{history.error} — the evening goes on, and I'll keep trying to save it")
     earlier = history.read("summaries", [], include_demo=False, limit=10)
     listener = None
-    if opts.commands and settings.commands.enabled:
+    if settings.commands.enabled if opts.commands is None else opts.commands:
         try:
             from coach.commands import CommandListener
 

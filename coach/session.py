@@ -178,7 +178,7 @@ class Session:
         c = self.controls
         if action == "pause":
             c.paused = True
-            self.output.stop()
+            self.output.stop(at_s=self.now_s)
         elif action == "resume":
             c.paused = False
         elif action == "next":
@@ -187,7 +187,7 @@ class Session:
             c.repeat = True
         elif action == "stop":
             c.stop = True
-            self.output.stop()
+            self.output.stop(at_s=self.now_s)
 
     # --- speaking --------------------------------------------------------------------------
 
@@ -207,12 +207,19 @@ class Session:
         end_s = self.now_s + duration_s
         self._mute_until_s = end_s + self.settings.audio.coach_tail_s
         stopping_before = self.controls.stop
-        while self.now_s < end_s:
-            self.pull()
-            if self.controls.paused or (self.controls.stop and not stopping_before):
-                self.output.stop()  # barge-in: cut the coach off at once
-                self._mute_until_s = self.now_s + self.settings.audio.coach_tail_s
-                break
+        echo = getattr(self.listener, "expect_echo", None)
+        if echo is not None:  # "say coach pause any time" must not pause the session
+            echo(text if label == "say" else None)
+        try:
+            while self.now_s < end_s:
+                self.pull()
+                if self.controls.paused or (self.controls.stop and not stopping_before):
+                    self.output.stop(at_s=self.now_s)  # barge-in: cut the coach off at once
+                    self._mute_until_s = self.now_s + self.settings.audio.coach_tail_s
+                    break
+        finally:
+            if echo is not None:
+                echo(None)
 
     def say(self, text: str) -> None:
         """Speak ``text`` (rendered first, so its duration is known), showing it on screen."""

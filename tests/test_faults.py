@@ -121,7 +121,7 @@ class _FakeStream:
             n += 1
             time.sleep(0.0005)
 
-    def stop(self):
+    def stop(self, at_s=None):
         self._stop.set()
 
     def close(self):

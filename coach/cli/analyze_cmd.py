@@ -42,6 +42,38 @@ def _profiles(specs: list[str]):
     return out
 
 
+def _without_commands(segments, spans):
+    """The words of a spoken command are nobody's talk: cut them out of the segments."""
+    from coach.record import Segment
+    from coach.talk import subtract
+
+    out = []
+    for seg in segments:
+        out += [Segment(round(a, 3), round(b, 3), seg.speaker)
+                for a, b in subtract([(seg.start_s, seg.end_s)], spans) if b - a >= 0.05]
+    return out
+
+
+class _CommandCollector:
+    """Feeds the recording's frames to the live command listener and keeps what it hears."""
+
+    def __init__(self):
+        from coach.commands import CommandListener
+
+        self._listener = CommandListener()
+        self.heard = []
+
+    def feed(self, frame) -> None:
+        from coach.frames import frames_from_array
+
+        # The listener works on 20 ms frames, as the microphone gives them.
+        for small in frames_from_array(frame.samples, frame.start_s):
+            self.heard += self._listener.feed(small)
+
+    def finish(self) -> list:
+        return self.heard + self._listener.flush()
+
+
 def run(args) -> int:
     from coach.analysis import analyze_file
 
@@ -53,16 +85,12 @@ def run(args) -> int:
     profiles = _profiles(args.speaker)
     listeners = []
     if args.commands:
-        try:
-            from coach.commands import CommandListener  # built separately; optional here
-        except ImportError as exc:
-            raise CoachError("listening for spoken commands is not available in this build") from exc
-        listeners.append(CommandListener())
+        listeners.append(_CommandCollector())
     result = analyze_file(args.recording, profiles, progress=not args.json, listeners=listeners)
     if listeners:
-        heard = getattr(listeners[0], "heard", None)
-        heard = heard() if callable(heard) else (heard or [])
+        heard = listeners[0].finish()
         result.commands = [{"t_s": round(c.t_s, 2), "command": c.command} for c in heard]
+        result.segments = _without_commands(result.segments, [(c.t_s, c.end_s) for c in heard])
     data = result.to_json()
     if args.json:
         json.dump(data, sys.stdout, ensure_ascii=False)

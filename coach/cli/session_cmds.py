@@ -52,6 +52,9 @@ def _add_session_args(p: argparse.ArgumentParser, demo: bool) -> None:
     p.add_argument("--speaker-device", metavar="DEVICE", help="speaker for the coach's voice")
     p.add_argument("--silence-end", type=float, metavar="SECONDS",
                    help="end a turn after the floor holder is silent this long (default 12; 0 = never)")
+    p.add_argument("--commands", action="store_true",
+                   help="listen for spoken commands (\"coach pause\", \"coach next\", …); "
+                        "experimental, off by default: it still hears false commands")
     p.add_argument("--no-commands", action="store_true", help="do not listen for spoken commands")
     p.add_argument("--tts", choices=["auto", "espeak-ng", "pyttsx3", "none"],
                    help="speech engine (none: on-screen text and chimes only)")
@@ -137,7 +140,8 @@ def run_session_command(args, demo: bool) -> int:
         input_path=Path(demo_recording()) if demo else (Path(args.input) if args.input else None),
         realtime=args.realtime, output=args.output, speaker_device=args.speaker_device,
         mic=getattr(args, "mic", None), json=args.json, quiet=args.quiet,
-        silence_end_s=args.silence_end, commands=not args.no_commands, tts=args.tts,
+        silence_end_s=args.silence_end, tts=args.tts,
+        commands=True if args.commands else (False if args.no_commands else None),
         keep_audio=getattr(args, "keep_audio", False), seed=args.seed,
     )
     if opts.input_path is None:

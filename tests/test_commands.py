@@ -1,0 +1,162 @@
+"""Spoken commands: real espeak-ng renderings through the real pocketsphinx detector."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from coach.commands import CommandListener, HeardCommand, detect_commands
+from coach.frames import SAMPLE_RATE_HZ, Frame, frames_from_array
+from coach.sources import read_audio
+
+SR = SAMPLE_RATE_HZ
+
+KNOWN_MISS = pytest.mark.xfail(strict=True, reason=(
+    "known recogniser limit on espeak voices: pocketsphinx's bundled model confuses "
+    "resume/next with repeat and misses some renderings (see scripts/bench_commands.py)"))
+
+pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+
+
+def _shared_data() -> Path | None:
+    env = os.environ.get("COACH_SHARED_DATA")
+    path = Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    return path if (path / "noise").is_dir() else None
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    path = _shared_data()
+    if path is None:
+        pytest.skip("../shared/data is absent (set COACH_SHARED_DATA to its folder)")
+    return path
+
+
+def say(tmp_path: Path, text: str, voice: str = "en-us", rate: int = 150) -> np.ndarray:
+    """Render ``text`` with espeak-ng into tmp_path and read it back as 16 kHz mono."""
+    out = tmp_path / f"{abs(hash((text, voice, rate)))}.wav"
+    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "--stdout", text],
+                         capture_output=True, check=True).stdout
+    out.write_bytes(wav)
+    x = read_audio(out)
+    on = np.nonzero(np.abs(x) > 0.01)[0]
+    return x[on[0]:on[-1] + 1]
+
+
+def place(parts: list[tuple[float, np.ndarray]], total_s: float, seed: int = 0) -> np.ndarray:
+    """Quiet room floor of ``total_s`` with each (start_s, clip) added in."""
+    x = np.random.default_rng(seed).standard_normal(int(total_s * SR)).astype(np.float32) * 1e-3
+    for start_s, clip in parts:
+        i = int(start_s * SR)
+        x[i:i + len(clip)] += clip
+    return x
+
+
+@pytest.mark.parametrize("word,meaning", [("pause", "pause"),
+                                          pytest.param("resume", "resume", marks=KNOWN_MISS),
+                                          ("continue", "resume"), ("repeat", "repeat"),
+                                          ("stop", "stop")])
+def test_each_command_heard_at_its_time_in_quiet(tmp_path, word, meaning):
+    clip = say(tmp_path, f"coach {word}", "en+f3", 150)
+    heard = detect_commands(frames_from_array(place([(1.3, clip)], 4.0)))
+    assert [h.command for h in heard] == [meaning]
+    assert abs(heard[0].t_s - 1.3) <= 0.5
+    assert abs(heard[0].end_s - (1.3 + len(clip) / SR)) <= 0.5
+
+
+@KNOWN_MISS
+def test_next_heard_in_quiet(tmp_path):
+    # "next" is the command pocketsphinx confuses most on espeak voices (bench_commands.py);
+    # a slower en-us rendering is recognised.
+    clip = say(tmp_path, "coach next", "en-us", 130)
+    heard = detect_commands(frames_from_array(place([(0.8, clip)], 3.5)))
+    assert [h.command for h in heard] == ["next"]
+    assert abs(heard[0].t_s - 0.8) <= 0.5
+
+
+def test_two_commands_in_one_recording(tmp_path):
+    a, b = say(tmp_path, "coach pause", "en-us"), say(tmp_path, "coach stop", "en-us")
+    heard = detect_commands(frames_from_array(place([(1.0, a), (4.0, b)], 6.5)))
+    assert [(h.command, round(h.t_s)) for h in heard] == [("pause", 1), ("stop", 4)]
+
+
+def test_command_heard_in_kitchen_noise(tmp_path, shared_data):
+    noise = read_audio(shared_data / "noise" / "doing_the_dishes_60s.wav")[5 * SR:10 * SR]
+    clip = say(tmp_path, "coach stop", "en-us", 150)
+    x = place([(1.5, clip)], 5.0)
+    gain = np.sqrt(np.mean(clip ** 2) / np.mean(noise ** 2) / 10 ** (15 / 10))  # 15 dB SNR
+    heard = detect_commands(frames_from_array(x + gain * noise))
+    assert [h.command for h in heard] == ["stop"]
+    assert abs(heard[0].t_s - 1.5) <= 0.5
+
+
+@pytest.mark.parametrize("phrase", [
+    "what's next?", "let's pause for a second", "the coach said to stop", "I'll repeat that",
+    pytest.param("coach, that was nice", marks=pytest.mark.xfail(
+        strict=True, reason="known false command: heard as 'coach repeat' (wake word + 3 syllables)")),
+    "next time let's continue"])
+def test_ordinary_phrases_with_the_words_are_not_commands(tmp_path, phrase):
+    clip = say(tmp_path, phrase, "en-us", 160)
+    assert detect_commands(frames_from_array(place([(0.7, clip)], len(clip) / SR + 1.5))) == []
+
+
+def test_real_conversation_gives_no_command(shared_data):
+    convs = shared_data.parent / "data" / "conversations" / "c01" / "c01.wav"
+    x = read_audio(convs)[:30 * SR]
+    assert detect_commands(frames_from_array(x)) == []
+
+
+def _frames_speaking(x: np.ndarray, speaking: bool):
+    for f in frames_from_array(x):
+        yield Frame(f.samples, f.start_s, coach_speaking=speaking)
+
+
+@pytest.mark.parametrize("word,accepted", [("pause", True), ("stop", True),
+                                           ("next", False), ("repeat", False), ("resume", False)])
+def test_while_coach_speaks_only_pause_and_stop(tmp_path, word, accepted):
+    clip = say(tmp_path, f"coach {word}", "en-us", 150)
+    x = place([(1.0, clip)], 3.5)
+    heard = detect_commands(_frames_speaking(x, True))
+    assert [h.command for h in heard] == ([word] if accepted else [])
+
+
+def test_coach_own_prompt_with_a_command_in_it_is_ignored(tmp_path):
+    prompt = "Say coach pause any time."
+    clip = say(tmp_path, prompt, "en-us+f3", 150)
+    listener = CommandListener()
+    listener.expect_echo(prompt)
+    heard = [h for f in _frames_speaking(place([(0.5, clip)], 4.0), True) for h in listener.feed(f)]
+    heard += listener.flush()
+    assert heard == []
+
+
+def test_streaming_latency_under_one_and_a_half_seconds(tmp_path):
+    clip = say(tmp_path, "coach pause", "en-us", 150)
+    end_s = 1.0 + len(clip) / SR
+    x = place([(1.0, clip)], 8.0)
+    listener = CommandListener()
+    returned = [(h, f.end_s) for f in frames_from_array(x) for h in listener.feed(f)]
+    assert [h.command for h, _ in returned] == ["pause"]
+    assert returned[0][1] - end_s < 1.5
+
+
+@pytest.mark.xfail(strict=True, reason="not yet: a command glued after 4 s of talk is missed "
+                   "(the open-window decode sees talk + command and the garbage path wins)")
+def test_command_inside_talk_without_pause_is_still_heard(tmp_path):
+    talk = say(tmp_path, "so I was telling you about the weekend and the garden and all of it", "en-us")
+    clip = say(tmp_path, "coach pause", "en-us", 150)
+    x = place([(0.5, np.concatenate([talk, clip]))], len(talk) / SR + len(clip) / SR + 2.0)
+    heard = detect_commands(frames_from_array(x))
+    assert [h.command for h in heard] == ["pause"]
+    assert abs(heard[0].t_s - (0.5 + len(talk) / SR)) <= 0.5
+
+
+def test_heard_command_is_frozen_value():
+    h = HeardCommand(1.0, "pause", 1.8)
+    with pytest.raises(Exception):
+        h.command = "stop"  # type: ignore[misc]
