@@ -78,6 +78,21 @@ speech at the last loud part of a word, while people (and the corpus' truth, whi
 by 20 ms and counts soft word endings) hear the word out."""
 
 
+_SYNTHETIC: list = []
+
+
+def synthetic_voice() -> np.ndarray | None:
+    """Log-mel rows of synthetic speech (scripts/make_voice_reference.py), or None."""
+    if not _SYNTHETIC:
+        path = Path(__file__).parent / "models" / "synthetic_voices.npz"
+        try:
+            with np.load(path) as data:
+                _SYNTHETIC.append(data["logmel"])
+        except (OSError, KeyError, ValueError):
+            _SYNTHETIC.append(None)
+    return _SYNTHETIC[0]
+
+
 def segments_from_labels(labels: np.ndarray, names: list[str]) -> list[Segment]:
     """Per-hop labels → segments per speaker (overlap in both), short pauses bridged."""
     out: list[Segment] = []
@@ -346,7 +361,8 @@ class Analyzer:
             probs = self._probs.array()[:n]
             labels = attribute(self._logmel.array()[:n], speech, floor, self._noise,
                                [p.logmel for p in profiles], self._att_settings, windows,
-                               (probs, mute) if len(probs) == n and len(mute) == n else None)
+                               (probs, mute) if len(probs) == n and len(mute) == n else None,
+                               synthetic_voice())
         else:
             labels = floor_labels(speech, floor)
         return segments_from_labels(labels, self.names)

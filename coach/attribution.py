@@ -54,6 +54,11 @@ class AttributionSettings:
     components: int = 16
     rounds: int = 3
     noise_copies: int = 3
+    other_margin: float = 1.0
+    """Mean per-hop log-likelihood (nats) by which a stretch must favour the synthetic
+    voice over its partner's model to be given to nobody."""
+    other_min_hops: int = 30
+    """Stretches shorter than 0.3 s are never given to nobody."""
     resegment: bool = False
     """Re-decide speech with the voice models against the room's noise (see ``vad``).
     Off: on c01–c12 it did not beat the detector's own decisions."""
@@ -185,6 +190,20 @@ def noisy_enrollment(logmel_speech: np.ndarray, noise_logmel: np.ndarray, speech
     return cepstra(np.concatenate(rows).astype(np.float32))
 
 
+def _sounds_like_other(lab, ll_a, ll_b, ll_other, at_pause, s: "AttributionSettings") -> np.ndarray:
+    """Stretches (between pauses) that sound more like the other voice than their label."""
+    own = np.where(lab == SPEECH_A, ll_a, ll_b)
+    edge = np.flatnonzero(at_pause | np.r_[True, np.diff(lab) != 0])
+    bounds = np.r_[edge, len(lab)]
+    out = np.zeros(len(lab), bool)
+    gain = ll_other - own
+    csum = np.r_[0.0, np.cumsum(gain)]
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        if b - a >= s.other_min_hops and (csum[b] - csum[a]) / (b - a) > s.other_margin:
+            out[a:b] = True
+    return out
+
+
 def _overlap_model(logmel_speech: np.ndarray, labels: np.ndarray, noise_logmel: np.ndarray,
                    components: int, rng: np.random.Generator) -> Gmm | None:
     a, b = np.flatnonzero(labels == SPEECH_A), np.flatnonzero(labels == SPEECH_B)
@@ -226,7 +245,8 @@ def label_windows(embeddings: np.ndarray, enrolled: np.ndarray, iterations: int 
 def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_logmel: np.ndarray,
               enrollments: list[np.ndarray], settings: AttributionSettings | None = None,
               windows: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-              vad: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+              vad: tuple[np.ndarray, np.ndarray] | None = None,
+              other: np.ndarray | None = None) -> np.ndarray:
     """Label every hop: NONE (no speech), SPEECH_A, SPEECH_B or BOTH.
 
     Args:
@@ -237,6 +257,9 @@ def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_l
         enrollments: log-mel rows of each partner's enrollment speech, A then B.
         windows: optional d-vector evidence: (first hop of each 1.6 s window (w,),
             window embeddings (w, 256), enrolled embeddings (2, 256)).
+        other: optional log-mel rows of a voice that is neither partner (synthetic
+            speech: the coach's own prompts in a recording); stretches that sound more
+            like it than like either partner are given to nobody (OTHER).
         vad: optional (speech probability per hop, coach-speaking flag per hop): with it a
             last pass re-decides speech itself, voice models against a model of the
             room's noise, so clatter the detector let through goes to nobody.
@@ -269,11 +292,18 @@ def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_l
                 voice[h:h + 160] += s.voice_prior if lab_ == 0 else -s.voice_prior
     voice = voice[idx]
     models = [fit_gmm(e, s.components, seed=i) for i, e in enumerate(enrolled)]
+    ll_other = None
+    if other is not None and len(other) >= 100:
+        heard_other = noisy_enrollment(other, noise_logmel, speech_power, noise_power, 1, rng)
+        ll_other = fit_gmm(heard_other, s.components, seed=9).loglik(x)
+    nobody = np.zeros(len(idx), bool)
     for round_ in range(s.rounds + 1):
         ll_a, ll_b = models[0].loglik(x), models[1].loglik(x)
         lab = viterbi2(ll_a - ll_b + prior + (voice if round_ == 0 or s.voice_always else 0.0), cost)
+        if ll_other is not None:
+            nobody = _sounds_like_other(lab, ll_a, ll_b, ll_other, at_pause, s)
         if round_ < s.rounds:
-            models = [fit_gmm(np.concatenate([x[lab == i], enrolled[i]]), s.components, seed=i)
+            models = [fit_gmm(np.concatenate([x[(lab == i) & ~nobody], enrolled[i]]), s.components, seed=i)
                       for i in range(2)]
     both = _overlap_model(x_mel, lab, noise_logmel, s.components, rng)
     if both is not None:
@@ -290,6 +320,7 @@ def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_l
         em = np.stack([ll_a + np.maximum(steer, 0), ll_b - np.minimum(steer, 0),
                        np.where(allowed, both.loglik(x) - s.overlap_bias, -1e9)], axis=1)
         lab = viterbi3(em, cost, s.overlap_cost)
+    lab = np.where(nobody, OTHER, lab)
     labels[idx] = lab
     if vad is not None and s.resegment:
         probs, mute = vad

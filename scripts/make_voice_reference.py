@@ -1,0 +1,56 @@
+"""Writes coach/models/synthetic_voices.npz: what synthetic (espeak-ng) speech looks like.
+
+A recording of a session holds the coach's own prompts, and other recordings may hold
+another synthetic voice between turns: neither partner said them. Attribution compares
+speech with this reference (heard through the recording's noise, like an enrollment)
+and gives what matches it to nobody. Several espeak-ng voices, rates and pitches are
+used, so the reference covers synthetic speech in general, not one variant.
+
+    python scripts/make_voice_reference.py
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from coach.features import clip_log_mel  # noqa: E402
+from coach.tts import espeak_ng  # noqa: E402
+from coach.vad import detect_speech  # noqa: E402
+
+VOICES = [("en-us+f3", 150, 50), ("en-us", 140, 40), ("en-gb", 160, 55), ("en+m3", 150, 35),
+          ("en+f4", 170, 65), ("en-us+m7", 130, 45), ("en-gb-scotland", 150, 50), ("en+f2", 145, 60)]
+SENTENCES = [
+    "Welcome, both of you. Let's take twenty minutes for each other.",
+    "You have the floor for up to two minutes. Share one real feeling from your day.",
+    "Tell your partner what you heard, in your own words.",
+    "Here is a question: what has been inspiring you recently?",
+    "That's our time. Thank you both for listening so well tonight.",
+    "Thirty seconds left. Take your time to finish your thought.",
+]
+ROWS_PER_VOICE = 500
+
+
+def main() -> None:
+    rng = np.random.default_rng(0)
+    rows = []
+    for voice, rate, pitch in VOICES:
+        audio = np.concatenate([np.concatenate([espeak_ng(s, voice, rate, pitch), np.zeros(4000, np.float32)])
+                                for s in SENTENCES])
+        logmel = clip_log_mel(audio)
+        speech = detect_speech(audio)[:len(logmel)]
+        picked = logmel[speech]
+        rows.append(picked[np.sort(rng.choice(len(picked), min(ROWS_PER_VOICE, len(picked)), replace=False))])
+    out = ROOT / "coach" / "models" / "synthetic_voices.npz"
+    np.savez_compressed(out, logmel=np.concatenate(rows).astype(np.float16),
+                        voices=np.array([v for v, _, _ in VOICES]))
+    print(f"wrote {out.relative_to(ROOT)}: {sum(len(r) for r in rows)} rows, {out.stat().st_size // 1024} KB")
+
+
+if __name__ == "__main__":
+    main()
