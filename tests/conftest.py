@@ -1,6 +1,19 @@
 """Test-wide setup: one BLAS thread before numpy loads, as the coach package itself sets."""
 
 import os
+from pathlib import Path
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+
+
+import pytest  # noqa: E402  (after the BLAS setting, as numpy may come with it)
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The real-speech corpus (../shared/data or $COACH_SHARED_DATA); skip where absent."""
+    root = Path(os.environ.get("COACH_SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
+    if not root.is_dir():
+        pytest.skip(f"real speech corpus not found at {root} (set COACH_SHARED_DATA)")
+    return root

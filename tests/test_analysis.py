@@ -1,7 +1,5 @@
 """The streaming pipeline: batching does not change results, the live queries work, JSON shape."""
 
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,15 +7,7 @@ import pytest
 from coach.analysis import Analyzer, analyze_file
 from coach.frames import frames_from_array
 from coach.profiles import enroll_from_audio
-from coach.sources import SyntheticSource, read_audio
-
-
-@pytest.fixture
-def shared_data() -> Path:
-    root = Path(os.environ.get("COACH_SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
-    if not root.is_dir():
-        pytest.skip(f"real speech corpus not found at {root} (set COACH_SHARED_DATA)")
-    return root
+from coach.sources import read_audio
 
 
 def _speech(text: str, voice: str) -> np.ndarray:

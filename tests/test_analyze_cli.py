@@ -1,20 +1,10 @@
 """`coach analyze`, `coach enroll` and `coach profiles` through main(argv)."""
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
 from coach.cli import main
-
-
-@pytest.fixture
-def shared_data() -> Path:
-    root = Path(os.environ.get("COACH_SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
-    if not root.is_dir():
-        pytest.skip(f"real speech corpus not found at {root} (set COACH_SHARED_DATA)")
-    return root
 
 
 @pytest.fixture(autouse=True)

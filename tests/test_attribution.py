@@ -1,7 +1,5 @@
 """Attribution on real voices: the right partner, the floor as a prior, interjections caught."""
 
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,14 +8,6 @@ from coach.analysis import Analyzer
 from coach.frames import Frame, frames_from_array
 from coach.profiles import enroll_from_audio
 from coach.sources import read_audio
-
-
-@pytest.fixture
-def shared_data() -> Path:
-    root = Path(os.environ.get("COACH_SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
-    if not root.is_dir():
-        pytest.skip(f"real speech corpus not found at {root} (set COACH_SHARED_DATA)")
-    return root
 
 
 def voices(shared_data, a="ls1688", b="ls3080"):

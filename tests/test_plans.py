@@ -5,7 +5,7 @@ import random
 import pytest
 
 from coach.errors import ConfigError
-from coach.plans import available_plans, draw_question, load_plan, parse_plan, question_bank
+from coach.plans import available_plans, draw_question, load_plan, question_bank
 
 
 def test_builtin_plans_have_the_documented_shape():

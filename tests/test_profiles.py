@@ -1,8 +1,6 @@
 """Voice profiles: enrollment checks with advice, the on-disk store, one clip for two people."""
 
-import os
 import stat
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,14 +8,6 @@ import pytest
 from coach.errors import CoachError
 from coach.profiles import EnrollmentRefused, ProfileStore, enroll_from_audio
 from coach.sources import read_audio
-
-
-@pytest.fixture
-def shared_data() -> Path:
-    root = Path(os.environ.get("COACH_SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
-    if not root.is_dir():
-        pytest.skip(f"real speech corpus not found at {root} (set COACH_SHARED_DATA)")
-    return root
 
 
 @pytest.fixture

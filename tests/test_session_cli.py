@@ -26,14 +26,6 @@ def home(tmp_path, monkeypatch):
     return path
 
 
-@pytest.fixture
-def shared_data() -> Path:
-    root = Path(os.environ.get("COACH_SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
-    if not root.is_dir():
-        pytest.skip(f"real speech corpus not found at {root} (set COACH_SHARED_DATA)")
-    return root
-
-
 def test_demo_json_is_one_object_with_the_evening(home, capsys):
     assert main(["demo", "--json", "--no-commands"]) == 0
     out = capsys.readouterr().out
