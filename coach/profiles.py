@@ -40,7 +40,7 @@ attribution hears voices through the room's noise); at 5 dB it reads 3.5, at 0 d
 MIN_PAUSE_HOPS = 50
 """The noise level is judged only from at least 0.5 s of pauses; a clip of speech alone
 (no pauses to hear the room in) is not refused for noise."""
-MIN_LEVEL_DBFS = -55.0
+MIN_LEVEL_DBFS = -62.0
 """Speech quieter than this (far from the mic) is mostly room and noise."""
 _NAME_RE = re.compile(r"^[\w][\w .'-]{0,39}$")
 

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from coach.analysis import Analyzer  # noqa: E402
 from coach.frames import frames_from_array  # noqa: E402
-from coach.profiles import enroll_from_audio  # noqa: E402
+from coach.profiles import EnrollmentRefused, enroll_from_audio  # noqa: E402
 from coach.sources import read_audio  # noqa: E402
 
 STEP_S = 0.01
@@ -206,7 +206,11 @@ def main() -> None:
             if not args.no_baseline:
                 systems.append(("baseline", lambda: (lambda t: (baseline(x, enroll), time.process_time() - t))(time.process_time())))
             for sysname, fn in systems:
-                hyp, cpu = fn()
+                try:
+                    hyp, cpu = fn()
+                except EnrollmentRefused as exc:  # a variant too quiet to enroll: say so, go on
+                    print(f"{label:<16} {sysname:<8} enrollment refused: {exc}", flush=True)
+                    continue
                 got = talk(hyp, names, dur)
                 tot_t, tot_g = sum(truth.values()), sum(got.values())
                 share_err = 100 * abs((got[names[0]] / tot_g if tot_g else 0.5) - truth[names[0]] / tot_t)
