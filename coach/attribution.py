@@ -179,6 +179,14 @@ def viterbi2(llr: np.ndarray, cost: np.ndarray) -> np.ndarray:
     return path
 
 
+def _row_power(logmel: np.ndarray, chunk: int = 20000) -> np.ndarray:
+    """Total linear power of each log-mel row, in chunks: memory must not grow with the evening."""
+    out = np.empty(len(logmel), np.float64)
+    for i in range(0, len(logmel), chunk):
+        out[i:i + chunk] = np.exp(logmel[i:i + chunk].astype(np.float64)).sum(axis=1)
+    return out
+
+
 def noisy_enrollment(logmel_speech: np.ndarray, noise_logmel: np.ndarray, speech_power: float,
                      noise_power: float, copies: int, rng: np.random.Generator) -> np.ndarray:
     """Cepstra of an enrollment heard through the recording's noise, at its speech level."""
@@ -275,7 +283,7 @@ def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_l
     if len(noise_logmel) < 20:  # no pauses heard yet: the quietest hops stand in
         quiet = np.argsort(logmel.sum(axis=1))[:max(20, len(logmel) // 10)]
         noise_logmel = logmel[quiet]
-    speech_power = float(np.median(np.exp(x_mel.astype(np.float64)).sum(axis=1)))
+    speech_power = float(np.median(_row_power(x_mel)))
     noise_power = float(np.median(np.exp(noise_logmel.astype(np.float64)).sum(axis=1)))
     enrolled = [noisy_enrollment(e, noise_logmel, speech_power, noise_power, s.noise_copies, rng)
                 for e in enrollments]

@@ -26,11 +26,14 @@ class Gmm:
         inv, const = self._terms()
         return const - 0.5 * ((x * x) @ inv.T) + x @ (self.means * inv).T
 
-    def loglik(self, x: np.ndarray) -> np.ndarray:
-        """Per-row log-likelihood of ``x`` (n, D)."""
-        ll = self.component_ll(x)
-        m = ll.max(axis=1, keepdims=True)
-        return (m + np.log(np.exp(ll - m).sum(axis=1, keepdims=True)))[:, 0]
+    def loglik(self, x: np.ndarray, chunk: int = 20000) -> np.ndarray:
+        """Per-row log-likelihood of ``x`` (n, D), in chunks so memory stays flat."""
+        out = np.empty(len(x), np.float32)
+        for i in range(0, len(x), chunk):
+            ll = self.component_ll(x[i:i + chunk])
+            m = ll.max(axis=1, keepdims=True)
+            out[i:i + chunk] = (m + np.log(np.exp(ll - m).sum(axis=1, keepdims=True)))[:, 0]
+        return out
 
 
 def fit_gmm(x: np.ndarray, k: int = 16, iterations: int = 12, seed: int = 0,
