@@ -52,8 +52,9 @@ def _settings_from(ms: MeasureSettings) -> tuple[VadSettings, AttributionSetting
 class _Rows:
     """A growable array (capacity doubles), so appending is cheap and reads are views."""
 
-    def __init__(self, width: int | None, dtype):
-        shape = (1024, width) if width else (1024,)
+    def __init__(self, width: int | None, dtype, capacity: int = 1024):
+        capacity = max(1024, capacity)
+        shape = (capacity, width) if width else (capacity,)
         self._buf = np.zeros(shape, dtype)
         self.n = 0
 
@@ -119,7 +120,7 @@ class Analyzer:
     """
 
     def __init__(self, profiles: dict | None = None, names: list[str] | None = None,
-                 settings: MeasureSettings | None = None):
+                 settings: MeasureSettings | None = None, expected_s: float = 0.0):
         self.settings = settings or MeasureSettings()
         vad_settings, self._att_settings = _settings_from(self.settings)
         self.names = list(names) if names else list(profiles or {})
@@ -127,11 +128,12 @@ class Analyzer:
         self._features = FeatureStream()
         self._detector = SpeechDetector(vad_settings)
         self._machine = VadMachine(vad_settings)
-        self._logmel = _Rows(MEL_BANDS, np.float16)
-        self._flags = _Rows(None, bool)
-        self._probs = _Rows(None, np.float16)
-        self._mute = _Rows(None, bool)
-        self._floor = _Rows(None, np.int8)
+        hops = int(expected_s / HOP_S) + 64  # a known length (a file) is allocated once
+        self._logmel = _Rows(MEL_BANDS, np.float16, hops)
+        self._flags = _Rows(None, bool, hops)
+        self._probs = _Rows(None, np.float16, hops)
+        self._mute = _Rows(None, bool, hops)
+        self._floor = _Rows(None, np.int8, hops)
         self._pending_mute = np.zeros(0, bool)
         self._pending_floor = np.zeros(0, np.int8)
         self._batch: list[tuple[np.ndarray, bool, int]] = []
@@ -418,7 +420,7 @@ def analyze_file(path, profiles: dict, progress: bool = False,
     from coach.sources import FileSource
 
     source = FileSource(Path(path), frame_samples=16000)  # 1 s frames: fewer Python steps
-    analyzer = Analyzer(profiles, settings=settings)
+    analyzer = Analyzer(profiles, settings=settings, expected_s=source.duration_s)
     bar = _Progress(source.duration_s) if progress and sys.stderr.isatty() else None
     for frame in source.frames():
         analyzer.feed(frame)

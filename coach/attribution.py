@@ -74,43 +74,46 @@ class AttributionSettings:
     """A window's d-vector must be this much closer (cosine) to one voice to count."""
 
 
-def viterbi3(em: np.ndarray, switch: np.ndarray, overlap_cost: float) -> np.ndarray:
+def viterbi3(em: np.ndarray, switch: np.ndarray, overlap_cost: float, chunk: int = 50000) -> np.ndarray:
     """Best path over states A, B, both, for (n, 3) log-emissions; plain floats for speed.
 
-    A↔B costs ``switch[t]``; entering or leaving "both" costs ``overlap_cost``.
+    A↔B costs ``switch[t]``; entering or leaving "both" costs ``overlap_cost``. The
+    emissions become Python floats a chunk at a time, so memory stays flat.
     """
     n = len(em)
     if n == 0:
         return np.zeros(0, np.int64)
-    ea, eb, ec = (em[:, k].tolist() for k in range(3))
-    sw = switch.tolist()
     o = overlap_cost
     back = bytearray(3 * n)
-    a, b, c = ea[0], eb[0], ec[0]
-    for t in range(1, n):
-        w = sw[t]
-        # into A
-        ba, va = 0, a
-        if b - w > va:
-            ba, va = 1, b - w
-        if c - o > va:
-            ba, va = 2, c - o
-        # into B
-        bb, vb = 1, b
-        if a - w > vb:
-            bb, vb = 0, a - w
-        if c - o > vb:
-            bb, vb = 2, c - o
-        # into both
-        bc, vc = 2, c
-        if a - o > vc:
-            bc, vc = 0, a - o
-        if b - o > vc:
-            bc, vc = 1, b - o
-        k = 3 * t
-        back[k], back[k + 1], back[k + 2] = ba, bb, bc
-        a, b, c = va + ea[t], vb + eb[t], vc + ec[t]
-    path = np.empty(n, np.int64)
+    a = b = c = None
+    for c0 in range(0, n, chunk):
+        part = np.asarray(em[c0:c0 + chunk], np.float64)
+        ea, eb, ec = (part[:, k].tolist() for k in range(3))
+        sw = np.asarray(switch[c0:c0 + chunk], np.float64).tolist()
+        start = 0
+        if a is None:
+            a, b, c, start = ea[0], eb[0], ec[0], 1
+        for j in range(start, len(ea)):
+            w = sw[j]
+            ba, va = 0, a
+            if b - w > va:
+                ba, va = 1, b - w
+            if c - o > va:
+                ba, va = 2, c - o
+            bb, vb = 1, b
+            if a - w > vb:
+                bb, vb = 0, a - w
+            if c - o > vb:
+                bb, vb = 2, c - o
+            bc, vc = 2, c
+            if a - o > vc:
+                bc, vc = 0, a - o
+            if b - o > vc:
+                bc, vc = 1, b - o
+            k = 3 * (c0 + j)
+            back[k], back[k + 1], back[k + 2] = ba, bb, bc
+            a, b, c = va + ea[j], vb + eb[j], vc + ec[j]
+    path = np.empty(n, np.int8)
     st = 0 if a >= b and a >= c else (1 if b >= c else 2)
     for t in range(n - 1, -1, -1):
         path[t] = st
@@ -141,7 +144,7 @@ def viterbi_cost(em: np.ndarray, cost: np.ndarray) -> np.ndarray:
             back[base + j] = best_i
             new.append(best + cols[j][t])
         score = new
-    path = np.empty(n, np.int64)
+    path = np.empty(n, np.int8)
     st = max(rng, key=lambda j: score[j])
     for t in range(n - 1, -1, -1):
         path[t] = st
@@ -150,32 +153,40 @@ def viterbi_cost(em: np.ndarray, cost: np.ndarray) -> np.ndarray:
     return path
 
 
-def viterbi2(llr: np.ndarray, cost: np.ndarray) -> np.ndarray:
-    """Two-state Viterbi on a log-likelihood ratio (A − B), in plain Python floats for speed."""
+def viterbi2(llr: np.ndarray, cost: np.ndarray, chunk: int = 50000) -> np.ndarray:
+    """Two-state Viterbi on a log-likelihood ratio (A − B), in plain Python floats for speed.
+
+    The emissions become Python floats a chunk at a time, so memory stays flat.
+    """
     n = len(llr)
     if n == 0:
         return np.zeros(0, np.int64)
-    half = (llr * 0.5).tolist()
-    cost_l = cost.tolist()
     back = bytearray(2 * n)
-    a, b = half[0], -half[0]
-    for t in range(1, n):
-        c = cost_l[t]
-        h = half[t]
-        if b - c > a:
-            na, back[2 * t] = b - c, 1
-        else:
-            na = a
-        if a - c > b:
-            nb, back[2 * t + 1] = a - c, 0
-        else:
-            nb, back[2 * t + 1] = b, 1
-        a, b = na + h, nb - h
-    path = np.empty(n, np.int64)
-    s = 0 if a >= b else 1
+    a = b = None
+    for c0 in range(0, n, chunk):
+        half = (np.asarray(llr[c0:c0 + chunk], np.float64) * 0.5).tolist()
+        cost_l = np.asarray(cost[c0:c0 + chunk], np.float64).tolist()
+        start = 0
+        if a is None:
+            a, b, start = half[0], -half[0], 1
+        for j in range(start, len(half)):
+            t = c0 + j
+            c = cost_l[j]
+            h = half[j]
+            if b - c > a:
+                na, back[2 * t] = b - c, 1
+            else:
+                na = a
+            if a - c > b:
+                nb, back[2 * t + 1] = a - c, 0
+            else:
+                nb, back[2 * t + 1] = b, 1
+            a, b = na + h, nb - h
+    path = np.empty(n, np.int8)
+    st = 0 if a >= b else 1
     for t in range(n - 1, -1, -1):
-        path[t] = s
-        s = back[2 * t + s] if t else s
+        path[t] = st
+        st = back[2 * t + st] if t else st
     return path
 
 
@@ -198,6 +209,17 @@ def noisy_enrollment(logmel_speech: np.ndarray, noise_logmel: np.ndarray, speech
     return cepstra(np.concatenate(rows).astype(np.float32))
 
 
+def _training_rows(x: np.ndarray, mask: np.ndarray, extra: np.ndarray, rng: np.random.Generator,
+                   max_rows: int = 12000) -> np.ndarray:
+    """The rows a voice model learns from: its speech in the recording (a random subset
+    when there is a lot, picked before copying, so memory stays flat) plus its enrollment."""
+    rows = np.flatnonzero(mask)
+    keep = max(0, max_rows - len(extra))
+    if len(rows) > keep:
+        rows = np.sort(rng.choice(rows, keep, replace=False))
+    return np.concatenate([x[rows], extra])
+
+
 def _sounds_like_other(lab, ll_a, ll_b, ll_other, at_pause, s: "AttributionSettings") -> np.ndarray:
     """Stretches (between pauses) that sound more like the other voice than their label."""
     own = np.where(lab == SPEECH_A, ll_a, ll_b)
@@ -212,14 +234,14 @@ def _sounds_like_other(lab, ll_a, ll_b, ll_other, at_pause, s: "AttributionSetti
     return out
 
 
-def _overlap_model(logmel_speech: np.ndarray, labels: np.ndarray, noise_logmel: np.ndarray,
+def _overlap_model(logmel: np.ndarray, idx: np.ndarray, labels: np.ndarray, noise_logmel: np.ndarray,
                    components: int, rng: np.random.Generator) -> Gmm | None:
     a, b = np.flatnonzero(labels == SPEECH_A), np.flatnonzero(labels == SPEECH_B)
     if len(a) < 100 or len(b) < 100:
         return None
     m = min(12000, 2 * (len(a) + len(b)))
-    pa = np.exp(logmel_speech[a[rng.integers(0, len(a), m)]].astype(np.float64))
-    pb = np.exp(logmel_speech[b[rng.integers(0, len(b), m)]].astype(np.float64))
+    pa = np.exp(logmel[idx[a[rng.integers(0, len(a), m)]]].astype(np.float64))
+    pb = np.exp(logmel[idx[b[rng.integers(0, len(b), m)]]].astype(np.float64))
     noise = np.median(np.exp(noise_logmel.astype(np.float64)), axis=0)
     both = np.maximum(pa + pb - noise, 0.05 * noise + 1e-10)  # the noise was in both; count it once
     return fit_gmm(cepstra(np.log(both).astype(np.float32)), components, seed=3)
@@ -273,25 +295,26 @@ def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_l
             room's noise, so clatter the detector let through goes to nobody.
     """
     s = settings or AttributionSettings()
-    labels = np.full(len(speech), NONE, np.int64)
+    labels = np.full(len(speech), NONE, np.int8)
     idx = np.flatnonzero(speech)
     if len(idx) == 0:
         return labels
     rng = np.random.default_rng(0)
-    x_mel = logmel[idx].astype(np.float32)
-    x = cepstra(x_mel)
+    # Speech rows are fetched a chunk at a time: no copy of every speech row is kept.
+    x = np.concatenate([cepstra(logmel[idx[i:i + 20000]].astype(np.float32))
+                        for i in range(0, len(idx), 20000)])
     if len(noise_logmel) < 20:  # no pauses heard yet: the quietest hops stand in
         quiet = np.argsort(logmel.sum(axis=1))[:max(20, len(logmel) // 10)]
         noise_logmel = logmel[quiet]
-    speech_power = float(np.median(_row_power(x_mel)))
+    speech_power = float(np.median(np.concatenate(
+        [_row_power(logmel[idx[i:i + 20000]]) for i in range(0, len(idx), 20000)])))
     noise_power = float(np.median(np.exp(noise_logmel.astype(np.float64)).sum(axis=1)))
     enrolled = [noisy_enrollment(e, noise_logmel, speech_power, noise_power, s.noise_copies, rng)
                 for e in enrollments]
-    gap = np.concatenate([[10 ** 6], np.diff(idx) - 1])
-    at_pause = gap * HOP_S >= s.pause_s
-    cost = np.where(at_pause, s.switch_at_pause, s.switch_in_speech)
-    prior = np.where(floor[idx] == 0, s.floor_bonus, np.where(floor[idx] == 1, -s.floor_bonus, 0.0))
-    voice = np.zeros(len(speech))
+    at_pause = np.concatenate([[True], (np.diff(idx) - 1) * HOP_S >= s.pause_s])
+    cost = np.where(at_pause, s.switch_at_pause, s.switch_in_speech).astype(np.float32)
+    prior = np.where(floor[idx] == 0, s.floor_bonus, np.where(floor[idx] == 1, -s.floor_bonus, 0.0)).astype(np.float32)
+    voice = np.zeros(len(speech), np.float32)
     if windows is not None and len(windows[0]):
         first, emb, enrolled_dvec = windows
         wlab, margin = label_windows(emb, enrolled_dvec)
@@ -311,9 +334,9 @@ def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_l
         if ll_other is not None:
             nobody = _sounds_like_other(lab, ll_a, ll_b, ll_other, at_pause, s)
         if round_ < s.rounds:
-            models = [fit_gmm(np.concatenate([x[(lab == i) & ~nobody], enrolled[i]]), s.components, seed=i)
+            models = [fit_gmm(_training_rows(x, (lab == i) & ~nobody, enrolled[i], rng), s.components, seed=i)
                       for i in range(2)]
-    both = _overlap_model(x_mel, lab, noise_logmel, s.components, rng)
+    both = _overlap_model(logmel, idx, lab, noise_logmel, s.components, rng)
     if both is not None:
         steer = prior + (voice if s.voice_always else 0.0)
         # Overlap happens where the talk changes hands (the next one starts early, or a
@@ -338,7 +361,7 @@ def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_l
 
 def _resegment(logmel, probs, mute, floor, noise_logmel, models, both, s: "AttributionSettings"):
     """Speech or not, and whose, in one pass: noise, A, B and both compete on every hop."""
-    labels = np.full(len(probs), NONE, np.int64)
+    labels = np.full(len(probs), NONE, np.int8)
     idx = np.flatnonzero(~mute)
     x = cepstra(logmel[idx].astype(np.float32))
     noise = fit_gmm(cepstra(noise_logmel.astype(np.float32)), 8, seed=5)
@@ -359,7 +382,7 @@ def _resegment(logmel, probs, mute, floor, noise_logmel, models, both, s: "Attri
 
 def floor_labels(speech: np.ndarray, floor: np.ndarray) -> np.ndarray:
     """Attribution by the floor alone (no voice profiles): speech goes to the floor holder."""
-    labels = np.full(len(speech), NONE, np.int64)
+    labels = np.full(len(speech), NONE, np.int8)
     labels[speech & (floor == 0)] = SPEECH_A
     labels[speech & (floor == 1)] = SPEECH_B
     labels[speech & (floor < 0)] = OTHER
