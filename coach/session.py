@@ -305,7 +305,7 @@ class Session:
         if turn.ask_question:
             question = draw_question(self.rng, self.recent_questions, turn.questions)
             self.recent_questions.add(question)
-        record = TurnRecord(turn.kind, self.floor, self.now_s, self.now_s, prompt="",
+        record = TurnRecord(turn.kind, self.floor, round(self.now_s, 3), round(self.now_s, 3), prompt="",
                             question=question, planned_s=turn.duration_s)
         self.record.turns.append(record)
         self.view.turn(self, turn, record)
@@ -320,6 +320,8 @@ class Session:
                 record.ended_by = self.enroller(self, turn, self.floor) if self.enroller else "done"
             else:
                 self.say(self.current_prompt)
+                if turn.kind == "welcome" and self.listener is not None:
+                    self.say("If you need me, say the word coach, then pause, next, repeat or stop.")
                 if turn.kind in ("speak", "reflect", "free"):
                     record.ended_by = self.listen(turn, record)
                     if record.ended_by in ("next", "stop"):
@@ -328,7 +330,7 @@ class Session:
             record.ended_by = "end_of_input"
             raise
         finally:
-            record.end_s = self.now_s
+            record.end_s = round(self.now_s, 3)  # the precision utterances are kept at
         if self.controls.stop:
             raise StopSession
 
@@ -386,7 +388,7 @@ class Session:
         return self.record
 
     def _close(self, closing: Turn | None) -> None:
-        record = TurnRecord("closing", None, self.now_s, self.now_s, prompt=closing.prompt if closing else "")
+        record = TurnRecord("closing", None, round(self.now_s, 3), round(self.now_s, 3), prompt=closing.prompt if closing else "")
         self.record.turns.append(record)
         self.controls = Controls()
         feedback = self.compose_feedback(self.record) if self.compose_feedback else ""
@@ -399,7 +401,7 @@ class Session:
             self.chime("end")
         except (EndOfInput, StopSession):
             pass
-        record.end_s = self.now_s
+        record.end_s = round(self.now_s, 3)
         self.record.duration_s = self.now_s
 
     def _checkpoint(self) -> None:

@@ -343,3 +343,25 @@ def test_frames_are_marked_while_the_coach_talks(voice):
     assert inside.sum() > 50 and marked[inside].all()
     assert not marked[starts > record.turns[1].start_s + 60].all()
     assert dataclasses.is_dataclass(record)
+
+
+def test_the_command_hint_is_spoken_only_when_commands_are_listened_for(voice):
+    """The welcome tells people how to give a spoken command only if coach listens for them,
+    and the coach's own hint is announced to the listener as an echo to ignore."""
+    from coach.commands import CommandListener
+
+    class Spy(CommandListener):
+        echoes: list = []
+
+        def expect_echo(self, text):
+            Spy.echoes.append(text)
+            super().expect_echo(text)
+
+    without, _ = make_session(Room(400, seed=3), voice, cfg=settings(silence_end_s=3.0))
+    rec = without.run()
+    assert not any("say the word coach" in p for p in prompts(rec))
+    with_, _ = make_session(Room(400, seed=3), voice, cfg=settings(silence_end_s=3.0))
+    with_.listener = Spy()
+    rec = with_.run()
+    hint = [p for p in prompts(rec) if "say the word coach" in p]
+    assert len(hint) == 1 and hint[0] in Spy.echoes
