@@ -131,7 +131,6 @@ class Analyzer:
         hops = int(expected_s / HOP_S) + 64  # a known length (a file) is allocated once
         self._logmel = _Rows(MEL_BANDS, np.float16, hops)
         self._flags = _Rows(None, bool, hops)
-        self._probs = _Rows(None, np.float16, hops)
         self._mute = _Rows(None, bool, hops)
         self._floor = _Rows(None, np.int8, hops)
         self._pending_mute = np.zeros(0, bool)
@@ -195,7 +194,7 @@ class Analyzer:
             [self._pending_floor] + [np.full(len(b[0]), b[2], np.int8) for b in batch])
         self._push(samples)
 
-    def _push(self, samples: np.ndarray) -> int:
+    def _push(self, samples: np.ndarray) -> None:
         self._logmel.add(self._features.push(samples))
         keep = int(_RING_S * 16000)
         self._ring = np.concatenate([self._ring, samples])
@@ -208,13 +207,7 @@ class Analyzer:
             self._mute.add(self._pending_mute[:cut].reshape(full, HOP_SAMPLES).any(axis=1))
             self._floor.add(self._pending_floor[:cut].reshape(full, HOP_SAMPLES)[:, -1])
             self._pending_mute, self._pending_floor = self._pending_mute[cut:], self._pending_floor[cut:]
-        return self._machine_step(self._detector.push(samples))
-
-    def _machine_step(self, probs: np.ndarray) -> int:
-        self._probs.add(probs)
-        flags = self._machine.step_many(probs)
-        self._record_flags(flags)
-        return len(flags)
+        self._record_flags(self._machine.step_many(self._detector.push(samples)))
 
     def _record_flags(self, flags: np.ndarray) -> None:
         if not len(flags):
@@ -339,7 +332,7 @@ class Analyzer:
                 self._mute.add(np.array([self._pending_mute.any()]))
                 self._floor.add(np.array([self._pending_floor[-1]], np.int8))
                 self._pending_mute = np.zeros(0, bool)
-            self._machine_step(self._detector.flush())
+            self._record_flags(self._machine.step_many(self._detector.flush()))
             self._record_flags(self._machine.flush())
             self._finished = True
         return self.segments()
@@ -359,12 +352,9 @@ class Analyzer:
             if self._window_emb and all(p.dvector is not None for p in profiles):
                 windows = (np.array(self._window_first), np.array(self._window_emb),
                            np.array([p.dvector for p in profiles]))
-            mute = self._mute.array()[:n]
-            probs = self._probs.array()[:n]
             labels = attribute(self._logmel.array()[:n], speech, floor, self._noise,
                                [p.logmel for p in profiles], self._att_settings, windows,
-                               (probs, mute) if len(probs) == n and len(mute) == n else None,
-                               synthetic_voice())
+                               other=synthetic_voice())
         else:
             labels = floor_labels(speech, floor)
         return segments_from_labels(labels, self.names)

@@ -37,7 +37,7 @@ class AttributionSettings:
         floor_bonus: per-hop log-likelihood bonus (nats) for the floor holder: a prior
             that a clear interjection of the listener still overcomes.
         components: mixture components per voice model.
-        voice_prior, voice_margin: how the d-vector windows steer the first labelling.
+        voice_prior, voice_margin: how the d-vector windows steer the labelling.
         rounds: how many times the voice models are retrained on the recording.
         noise_copies: how many noisy copies of each enrollment hop are made.
     """
@@ -59,15 +59,8 @@ class AttributionSettings:
     voice over its partner's model to be given to nobody."""
     other_min_hops: int = 30
     """Stretches shorter than 0.3 s are never given to nobody."""
-    resegment: bool = False
-    """Re-decide speech with the voice models against the room's noise (see ``vad``).
-    Off: on c01–c12 it did not beat the detector's own decisions."""
-    vad_weight: float = 1.0
-    """How much the detector's speech log-odds count in that pass (per hop)."""
-    speech_cost: float = 8.0
-    """Cost (nats) of starting or ending speech in that pass: no flicker."""
     voice_prior: float = 1.5
-    """Per-hop bonus (nats) a confident d-vector match gives its voice in the first round."""
+    """Per-hop bonus (nats) a confident d-vector match gives its voice."""
     voice_always: bool = True
     """Keep the d-vector evidence in every round (not only the first labelling)."""
     voice_margin: float = 0.04
@@ -119,37 +112,6 @@ def viterbi3(em: np.ndarray, switch: np.ndarray, overlap_cost: float, chunk: int
         path[t] = st
         if t:
             st = back[3 * t + st]
-    return path
-
-
-def viterbi_cost(em: np.ndarray, cost: np.ndarray) -> np.ndarray:
-    """Best path for (n, S) log-emissions and one (S, S) transition-cost matrix (from, to)."""
-    n, k = em.shape
-    if n == 0:
-        return np.zeros(0, np.int64)
-    cols = [em[:, j].tolist() for j in range(k)]
-    c = [[float(cost[i][j]) for j in range(k)] for i in range(k)]
-    back = bytearray(k * n)
-    score = [cols[j][0] for j in range(k)]
-    rng = range(k)
-    for t in range(1, n):
-        new = []
-        base = k * t
-        for j in rng:
-            best_i, best = j, score[j]
-            for i in rng:
-                v = score[i] - c[i][j]
-                if v > best:
-                    best_i, best = i, v
-            back[base + j] = best_i
-            new.append(best + cols[j][t])
-        score = new
-    path = np.empty(n, np.int8)
-    st = max(rng, key=lambda j: score[j])
-    for t in range(n - 1, -1, -1):
-        path[t] = st
-        if t:
-            st = back[k * t + st]
     return path
 
 
@@ -275,7 +237,6 @@ def label_windows(embeddings: np.ndarray, enrolled: np.ndarray, iterations: int 
 def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_logmel: np.ndarray,
               enrollments: list[np.ndarray], settings: AttributionSettings | None = None,
               windows: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-              vad: tuple[np.ndarray, np.ndarray] | None = None,
               other: np.ndarray | None = None) -> np.ndarray:
     """Label every hop: NONE (no speech), SPEECH_A, SPEECH_B or BOTH.
 
@@ -290,9 +251,6 @@ def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_l
         other: optional log-mel rows of a voice that is neither partner (synthetic
             speech: the coach's own prompts in a recording); stretches that sound more
             like it than like either partner are given to nobody (OTHER).
-        vad: optional (speech probability per hop, coach-speaking flag per hop): with it a
-            last pass re-decides speech itself, voice models against a model of the
-            room's noise, so clatter the detector let through goes to nobody.
     """
     s = settings or AttributionSettings()
     labels = np.full(len(speech), NONE, np.int8)
@@ -353,30 +311,6 @@ def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_l
         lab = viterbi3(em, cost, s.overlap_cost)
     lab = np.where(nobody, OTHER, lab)
     labels[idx] = lab
-    if vad is not None and s.resegment:
-        probs, mute = vad
-        labels = _resegment(logmel, probs, mute, floor, noise_logmel, models, both, s)
-    return labels
-
-
-def _resegment(logmel, probs, mute, floor, noise_logmel, models, both, s: "AttributionSettings"):
-    """Speech or not, and whose, in one pass: noise, A, B and both compete on every hop."""
-    labels = np.full(len(probs), NONE, np.int8)
-    idx = np.flatnonzero(~mute)
-    x = cepstra(logmel[idx].astype(np.float32))
-    noise = fit_gmm(cepstra(noise_logmel.astype(np.float32)), 8, seed=5)
-    p = np.clip(probs[idx].astype(np.float64), 1e-3, 1 - 1e-3)
-    prior = s.vad_weight * np.log(p / (1 - p))
-    fl = floor[idx]
-    bonus = np.where(fl == 0, s.floor_bonus, 0.0), np.where(fl == 1, s.floor_bonus, 0.0)
-    cols = [noise.loglik(x), models[0].loglik(x) + prior + bonus[0], models[1].loglik(x) + prior + bonus[1]]
-    if both is not None:
-        cols.append(both.loglik(x) + prior)
-    em = np.stack(cols, axis=1)
-    c, w, o = s.speech_cost, s.switch_in_speech, s.overlap_cost
-    cost = np.array([[0, c, c, c], [c, 0, w, o], [c, w, 0, o], [c, o, o, 0]])[:em.shape[1], :em.shape[1]]
-    path = viterbi_cost(em, cost)
-    labels[idx] = np.array([NONE, SPEECH_A, SPEECH_B, BOTH])[path]
     return labels
 
 

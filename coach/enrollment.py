@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from coach.frames import SAMPLE_RATE_HZ
-
 WAIT_FOR_SPEECH_S = 20.0
 """How long to wait for the person to start talking after the prompt."""
 END_PAUSE_S = 2.5
@@ -100,7 +98,3 @@ class Enroller:
     def _maybe_activate(self, session) -> None:
         if len(self.profiles) == len(session.names) and not self.failed:
             session.analyzer.set_profiles(dict(self.profiles))
-
-    @staticmethod
-    def clip_seconds(audio: np.ndarray) -> float:
-        return len(audio) / SAMPLE_RATE_HZ

@@ -16,7 +16,7 @@ from typing import Iterator, Protocol
 import numpy as np
 
 from coach.errors import AudioFileError, DeviceError
-from coach.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame
+from coach.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame, frames_from_array
 
 MAX_FILE_DURATION_S = 24 * 3600
 """Longer recordings are refused: nobody's evening is a day long, and it guards memory."""
@@ -148,8 +148,7 @@ class ArraySource:
         self.duration_s = len(self.samples) / SAMPLE_RATE_HZ
 
     def frames(self) -> Iterator[Frame]:
-        for i in range(0, len(self.samples), self.frame_samples):
-            yield Frame(self.samples[i:i + self.frame_samples], i / SAMPLE_RATE_HZ)
+        return frames_from_array(self.samples, frame_samples=self.frame_samples)
 
 
 class SyntheticSource:

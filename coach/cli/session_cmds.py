@@ -68,7 +68,7 @@ def register(sub) -> None:
     p = sub.add_parser("start", help="run a guided evening with the microphone",
                        description="Run a guided conversation: spoken prompts, timed turns, "
                                    "measured talk, and feedback at the end. Hands-free: turns "
-                                   "end by time or silence; say 'coach pause/resume/next/repeat/stop'.")
+                                   "end by time or silence (spoken commands with --commands).")
     _add_session_args(p, demo=False)
     p.set_defaults(func=lambda a: run_session_command(a, demo=False))
 
