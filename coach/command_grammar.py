@@ -39,10 +39,14 @@ class RecognizerSettings:
         garbage_weight: prior weight of "ordinary talk" versus 1.0 for a command;
             higher rejects more (fewer false commands, lower recall).
         use_garbage: False decodes the bare command grammar (a baseline).
+        beam: pocketsphinx's search beam (smaller prunes less, and costs more).
+        use_filler: let the grammar insert silence/noise fillers between words.
     """
 
     garbage_weight: float = DEFAULT_GARBAGE_WEIGHT
     use_garbage: bool = True
+    beam: float = BEAM
+    use_filler: bool = True
 
 
 def grammar_text(settings: RecognizerSettings) -> str:
@@ -77,8 +81,10 @@ class Recognizer:
         ps = import_pocketsphinx()
         # remove_noise off: its noise estimate needs more lead-in than a 1 s clip has.
         # fsgusefiller on: silences get their own segments, so word times are exact.
+        beam = self.settings.beam
         self._decoder = ps.Decoder(samprate=16000, logfn="/dev/null", remove_noise=False,
-                                   fsgusefiller=True, beam=BEAM, pbeam=BEAM, wbeam=BEAM * 1e5)
+                                   fsgusefiller=self.settings.use_filler, beam=beam, pbeam=beam,
+                                   wbeam=beam * 1e5)
         self._decoder.add_jsgf_string("commands", grammar_text(self.settings))
         self._decoder.activate_search("commands")
 

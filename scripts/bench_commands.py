@@ -152,6 +152,8 @@ def main() -> None:
     ap.add_argument("--split", default="held-out", choices=list(SPLITS))
     ap.add_argument("--quick", action="store_true", help="one rendering per command per condition")
     ap.add_argument("--weights", default="", help="comma list of garbage weights to compare (tuning)")
+    ap.add_argument("--recognizer", default="",
+                    help='";"-separated recognizer settings to compare, e.g. "beam=1e-30,use_filler=0"')
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--max-convs", type=int, default=12, help="use c01.. up to this many for false/h")
     ap.add_argument("--only", default="", help="run only detectors whose name contains this")
@@ -162,6 +164,11 @@ def main() -> None:
     for w in filter(None, args.weights.split(",")):
         st = CommandListenerSettings(recognizer=RecognizerSettings(garbage_weight=float(w)))
         detectors[f"garbage weight {w}"] = lambda x, st=st: run_listener(x, st)
+    for spec in filter(None, args.recognizer.split(";")):  # e.g. "beam=1e-30,use_filler=0"
+        kw = {k: (float(v) if k != "use_filler" else v not in ("0", "false"))
+              for k, v in (item.split("=") for item in spec.split(","))}
+        st = CommandListenerSettings(recognizer=RecognizerSettings(**kw))
+        detectors[f"rec {spec}"] = lambda x, st=st: run_listener(x, st)
     bare = CommandListenerSettings(recognizer=RecognizerSettings(use_garbage=False))
     detectors["baseline: bare grammar"] = lambda x: run_listener(x, bare)
     detectors["baseline: KWS 1e-30"] = lambda x: run_kws(x, 1e-30)
