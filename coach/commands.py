@@ -1,11 +1,12 @@
 """Spoken commands: the wake word "coach" plus one word, heard offline in the microphone stream.
 
 A speech detector (Silero, as for talk time) cuts the stream into speech stretches;
-only stretches short enough to be a command, with a pause on each side, are decoded by pocketsphinx
-against a tiny grammar whose only alternative to ``coach <command>`` is a loop of
-everyday words, so most ordinary talk maps to that loop instead of a command. Accuracy,
-false commands per hour, latency and CPU are measured by scripts/bench_commands.py; the
-targets of issue 5 are not met yet (see the figures there).
+only stretches short enough to be a command, with a pause on each side, are decoded by
+pocketsphinx against the bare grammar ``coach <command>``, and its best answer is kept
+only if the words fit the audio well (``coach.command_grammar``: per-frame acoustic
+score against the best the model could say), so ordinary talk forced into a command is
+dropped. Recall, false commands per hour, latency and CPU are measured by
+scripts/bench_commands.py; the targets of issue 5 are not met yet (see the figures there).
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ through a synthetic room (exponentially decaying noise impulse response), splice
 real conversation from ../shared/data with kitchen noise at 20, 10 and 5 dB. Voices,
 noises and conversations are split: the "tune" split was used to choose the detector's
 settings, the "held-out" split is what the headline figures report. Baselines measured in
-the same run: pocketsphinx keyphrase (KWS) mode, and the bare command grammar (no garbage).
+the same run: the previous default (garbage loop 1e-10, no verification), pocketsphinx
+keyphrase (KWS) mode, and the bare command grammar without verification.
 
     /work/venv/bin/python scripts/bench_commands.py [--split held-out|tune] [--quick]
 """
@@ -31,6 +32,7 @@ from coach.commands import CommandListener, CommandListenerSettings  # noqa: E40
 from coach.frames import SAMPLE_RATE_HZ, frames_from_array  # noqa: E402
 
 SR = SAMPLE_RATE_HZ
+BOOL_FIELDS = ("use_filler", "use_garbage", "verify")
 SPOKEN = ["pause", "resume", "continue", "next", "repeat", "stop"]
 MEANING = {"continue": "resume"}
 DISTRACTORS = ["what's next?", "let's pause for a second", "the coach said to stop",
@@ -160,16 +162,19 @@ def main() -> None:
     args = ap.parse_args()
     root = shared_data()
     mat = Material(root, args.split)
-    detectors = {"coach (grammar+garbage)": lambda x: run_listener(x, None)}
+    detectors = {"coach (verified grammar)": lambda x: run_listener(x, None)}
     for w in filter(None, args.weights.split(",")):
-        st = CommandListenerSettings(recognizer=RecognizerSettings(garbage_weight=float(w)))
+        st = CommandListenerSettings(recognizer=RecognizerSettings(
+            garbage_weight=float(w), use_garbage=True, beam=1e-20, verify=False))
         detectors[f"garbage weight {w}"] = lambda x, st=st: run_listener(x, st)
     for spec in filter(None, args.recognizer.split(";")):  # e.g. "beam=1e-30,use_filler=0"
-        kw = {k: (float(v) if k != "use_filler" else v not in ("0", "false"))
+        kw = {k: (float(v) if k not in BOOL_FIELDS else v not in ("0", "false"))
               for k, v in (item.split("=") for item in spec.split(","))}
         st = CommandListenerSettings(recognizer=RecognizerSettings(**kw))
         detectors[f"rec {spec}"] = lambda x, st=st: run_listener(x, st)
-    bare = CommandListenerSettings(recognizer=RecognizerSettings(use_garbage=False))
+    old = CommandListenerSettings(recognizer=RecognizerSettings(use_garbage=True, beam=1e-20, verify=False))
+    detectors["previous: garbage 1e-10"] = lambda x: run_listener(x, old)
+    bare = CommandListenerSettings(recognizer=RecognizerSettings(use_garbage=False, verify=False))
     detectors["baseline: bare grammar"] = lambda x: run_listener(x, bare)
     detectors["baseline: KWS 1e-30"] = lambda x: run_kws(x, 1e-30)
 
