@@ -38,12 +38,13 @@ DEFAULT_RATE = 1.3
 """Partial windows per second in ``embed`` (Resemblyzer's default: step 77 frames)."""
 MIN_COVERAGE = 0.75
 """The last partial is kept only if at least this much of it is real signal."""
-CHUNK_WINDOWS = 64
+CHUNK_WINDOWS = 256
 """Windows run through the LSTM together. The recurrent matmuls (B x 256 by 256 x 1024)
-use the core better the larger B is: per window, B=64 took 6.0 ms against 8.1 ms at
-B=16 and 6.9 ms at B=32 (scripts/bench_speed.py machine, one core); B=128 was slower
-again (7.6 ms: its state no longer stays in cache). The input projection is computed
-``_PROJECT_STEPS`` steps at a time, so memory stays flat at any B."""
+use the core better the larger B is: per window, B=230 took 4.3 ms against 4.8 ms at
+B=64, 5.7 ms at B=38 and 10.6 ms at B=8 (scripts/bench_speed.py machine, one core,
+busy; in the same run 4.7, 5.0, 5.9 and 11.5 ms before the layers were interleaved).
+The layers run interleaved a few steps at a time, so memory stays flat at any B (8 MB
+of gates at B=256)."""
 BLAS_THREADS = 1
 """The recurrent matmuls are small (B x 256 by 256 x 1024, 480 in a row): OpenBLAS's
 thread hand-offs cost more than they save, and on the busy 2-core machine the 80
@@ -55,8 +56,10 @@ limit is also applied at run time with threadpoolctl."""
 _H = 256
 _MEL_FRAMES = 2048
 """Frames whose spectra are computed together (3 MB of float32 frames)."""
-_PROJECT_STEPS = 32
-"""Steps whose input projection is computed in one matmul (8 MB of gates at B=64)."""
+_PROJECT_ROWS = 2048
+"""Steps x windows whose input projection is computed in one matmul, and then run by
+each layer in turn (8 MB of gates): 8 steps at B=256, all 160 at B=8, where the
+recurrent weights stay in cache over more steps."""
 _BLAS = None
 
 
@@ -192,50 +195,59 @@ class VoiceEncoder:
         padded = np.zeros(max(need, half + len(samples)), dtype=np.float32)
         padded[half:half + len(samples)] = samples
         mel = np.empty((len(unique), N_MELS), np.float32)
-        offsets = np.arange(N_FFT)
+        frames_at = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)  # row s: padded[s:s + N_FFT]
         for i in range(0, len(unique), _MEL_FRAMES):  # a slice at a time: memory stays flat
-            frames = padded[unique[i:i + _MEL_FRAMES, None] + offsets] * self._window
+            frames = frames_at[unique[i:i + _MEL_FRAMES]] * self._window
             spectrum = np.fft.rfft(frames, axis=1)
             power = (spectrum.real ** 2 + spectrum.imag ** 2).astype(np.float32)
             mel[i:i + len(frames)] = power @ self._mel
         return mel[inverse.reshape(centres.shape)]
 
-    def _lstm_layer(self, x: np.ndarray, layer: int, keep_all: bool) -> np.ndarray:
-        """Run one LSTM layer over time-major input (T, B, in); returns (T, B, 256) or (B, 256)."""
+    def _lstm_steps(self, x: np.ndarray, layer: int, h2: np.ndarray, c: np.ndarray,
+                    out: np.ndarray, g: np.ndarray, tmp: np.ndarray) -> None:
+        """Run one LSTM layer over a slice of steps (T, B, in), carrying its state (h2, c)
+        in place; each step's 2h goes to ``out[t]`` (``h2`` ends as the last of them)."""
         steps, batch, _ = x.shape
         w_rec = self._w_rec[layer]
-        h2 = np.zeros((batch, _H), np.float32)           # 2h: see __init__
-        c = np.zeros((batch, _H), np.float32)
-        out = np.empty((steps, batch, _H), np.float32) if keep_all else None
-        g = np.empty((batch, 4 * _H), np.float32)
-        tmp = np.empty((batch, _H), np.float32)
+        # The input projection needs no recurrence: one big matmul for all these steps.
+        gates_in = np.matmul(x.reshape(-1, x.shape[2]), self._w_in[layer]).reshape(steps, batch, 4 * _H)
+        gates_in += self._bias[layer]
+        gi, gf, go, gg = g[:, :_H], g[:, _H:2 * _H], g[:, 2 * _H:3 * _H], g[:, 3 * _H:]
+        ifo = g[:, :3 * _H]
+        prev = h2
         for t in range(steps):
-            if t % _PROJECT_STEPS == 0:
-                # The input projection needs no recurrence: one big matmul for many steps
-                # at once (a slice of the steps, so the gates stay in cache and memory).
-                part = x[t:t + _PROJECT_STEPS]
-                gates_in = (part.reshape(-1, part.shape[2]) @ self._w_in[layer]).reshape(len(part), batch, 4 * _H)
-                gates_in += self._bias[layer]
-            np.matmul(h2, w_rec, out=g)
-            g += gates_in[t % _PROJECT_STEPS]
+            np.matmul(prev, w_rec, out=g)
+            g += gates_in[t]
             np.tanh(g, out=g)
-            g[:, :3 * _H] += 1.0                         # i, f, o now 2 sigmoid(.)
-            c *= g[:, _H:2 * _H]
-            np.multiply(g[:, :_H], g[:, 3 * _H:], out=tmp)
+            ifo += 1.0                                   # i, f, o now 2 sigmoid(.)
+            c *= gf
+            np.multiply(gi, gg, out=tmp)
             c += tmp
             c *= 0.5                                     # c' = sig(f) c + sig(i) g
-            if keep_all:
-                h2 = out[t]                              # write in place, no copy
-            np.tanh(c, out=h2)
-            h2 *= g[:, 2 * _H:3 * _H]                    # 2h' = 2 sig(o) tanh(c')
-        return out if keep_all else h2
+            prev = out[t]                                # write in place, no copy
+            np.tanh(c, out=prev)
+            prev *= go                                   # 2h' = 2 sig(o) tanh(c')
+        h2[...] = prev
 
     def _embed_mels(self, mels: np.ndarray) -> np.ndarray:
+        """The three layers run interleaved, a chunk of steps at a time: layer 2
+        reads layer 1's output of those steps while it is still in cache, and memory
+        stays flat at any batch size (no layer's output over all 160 steps is kept)."""
         x = np.ascontiguousarray(mels.transpose(1, 0, 2))   # time-major: contiguous steps
-        x = self._lstm_layer(x, 0, keep_all=True)
-        x = self._lstm_layer(x, 1, keep_all=True)
-        h = self._lstm_layer(x, 2, keep_all=False)
-        e = np.maximum(h @ self._w_out + self._b_out, 0.0)
+        steps, batch, _ = x.shape
+        h2 = [np.zeros((batch, _H), np.float32) for _ in range(3)]   # 2h: see __init__
+        c = [np.zeros((batch, _H), np.float32) for _ in range(3)]
+        g = np.empty((batch, 4 * _H), np.float32)
+        tmp = np.empty((batch, _H), np.float32)
+        chunk = max(1, min(steps, _PROJECT_ROWS // max(batch, 1)))
+        outs = [np.empty((chunk, batch, _H), np.float32) for _ in range(3)]
+        for t0 in range(0, steps, chunk):
+            part = x[t0:t0 + chunk]
+            for layer in range(3):
+                out = outs[layer][:len(part)]
+                self._lstm_steps(part, layer, h2[layer], c[layer], out, g, tmp)
+                part = out
+        e = np.maximum(h2[2] @ self._w_out + self._b_out, 0.0)
         return e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
 
     def partial_embeddings(self, samples: np.ndarray, starts: np.ndarray) -> np.ndarray:

@@ -31,7 +31,12 @@ class Gmm:
         out = np.empty(len(x), np.float32)
         for i in range(0, len(x), chunk):
             ll = self.component_ll(x[i:i + chunk])
-            m = ll.max(axis=1, keepdims=True)
+            # The row maxima a column at a time: numpy's max over 16-long rows is 3x
+            # slower than the whole log-sum-exp otherwise (same values: max is exact).
+            m = ll[:, 0].copy()
+            for j in range(1, ll.shape[1]):
+                np.maximum(m, ll[:, j], out=m)
+            m = m[:, None]
             out[i:i + chunk] = (m + np.log(np.exp(ll - m).sum(axis=1, keepdims=True)))[:, 0]
         return out
 
@@ -52,16 +57,27 @@ def fit_gmm(x: np.ndarray, k: int = 16, iterations: int = 12, seed: int = 0,
     var0 = x.var(axis=0).astype(np.float64) + 1e-6
     variances = np.tile(var0, (k, 1))
     weights = np.full(k, 1.0 / k)
-    x64 = x.astype(np.float64)
-    x2 = x64 * x64  # once, not twice an iteration
+    # Components along rows, data along columns: the reductions over components (max,
+    # sum) then run as whole-row operations instead of many 16-long ones, and each step
+    # is one matrix product over [x, x^2] (n, 2D) rather than two: twice as fast.
+    d = x.shape[1]
+    feats = np.empty((2 * d, len(x)), np.float64)   # rows: x^T then (x^2)^T
+    feats[:d] = x.T
+    np.multiply(feats[:d], feats[:d], out=feats[d:])
+    feats_t = feats.T                               # (n, 2D) view for the M step
+    coef = np.empty((k, 2 * d), np.float64)
     for _ in range(iterations):
         inv, const = Gmm(weights, means, variances)._terms()
-        ll = const - 0.5 * (x2 @ inv.T) + x64 @ (means * inv).T   # component_ll, with x2 reused
-        ll -= ll.max(axis=1, keepdims=True)
+        coef[:, :d] = means * inv
+        coef[:, d:] = -0.5 * inv
+        ll = coef @ feats                           # (k, n): component_ll without const
+        ll += const[:, None]
+        ll -= ll.max(axis=0)
         post = np.exp(ll, out=ll)
-        post /= post.sum(axis=1, keepdims=True)
-        nk = post.sum(axis=0) + 1e-6
+        post /= post.sum(axis=0)
+        nk = post.sum(axis=1) + 1e-6
         weights = nk / nk.sum()
-        means = (post.T @ x64) / nk[:, None]
-        variances = np.maximum((post.T @ x2) / nk[:, None] - means ** 2, VAR_FLOOR * var0)
+        moments = (post @ feats_t) / nk[:, None]    # (k, 2D): E[x], E[x^2] per component
+        means = moments[:, :d]
+        variances = np.maximum(moments[:, d:] - means ** 2, VAR_FLOOR * var0)
     return Gmm(weights.astype(np.float32), means.astype(np.float32), variances.astype(np.float32))
