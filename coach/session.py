@@ -19,7 +19,7 @@ from coach.frames import SAMPLE_RATE_HZ, Frame
 from coach.plans import Plan, Turn, draw_question
 from coach.record import Segment, SessionRecord, TurnRecord, Utterance
 from coach.settings import Settings
-from coach.talk import talk_by_turn
+from coach.talk import talk_by_turn, without_spans
 
 
 class EndOfInput(Exception):
@@ -350,7 +350,9 @@ class Session:
             segments = quick() if quick else self.analyzer.segments()
         self._measuring = not final
         # Plain floats: segments may carry numpy scalars, which JSON and SQLite refuse.
-        self.record.segments = [Segment(float(g.start_s), float(g.end_s), g.speaker) for g in segments]
+        # The words of a spoken command are nobody's talk.
+        self.record.segments = without_spans(
+            [Segment(float(g.start_s), float(g.end_s), g.speaker) for g in segments], self.command_spans)
         self.record.duration_s = self.now_s
         talk_by_turn(self.record, self.command_spans)
 

@@ -48,6 +48,18 @@ def speaker_spans(segments: list[Segment], name: str | None, holes: list[Span] =
     return subtract(union([(s.start_s, s.end_s) for s in segments if s.speaker == name]), list(holes))
 
 
+def without_spans(segments: list[Segment], holes: list[Span], min_s: float = 0.05) -> list[Segment]:
+    """``segments`` with ``holes`` (e.g. spoken commands: nobody's talk) cut out; pieces
+    shorter than ``min_s`` are dropped."""
+    if not holes:
+        return list(segments)
+    out = []
+    for seg in segments:
+        out += [Segment(round(a, 3), round(b, 3), seg.speaker)
+                for a, b in subtract([(seg.start_s, seg.end_s)], holes) if b - a >= min_s]
+    return out
+
+
 def talk_by_turn(record: SessionRecord, command_spans: list[Span] = ()) -> None:
     """Set every turn's ``talk_s`` from ``record.segments``; spoken commands count for no one."""
     spans = {name: speaker_spans(record.segments, name, command_spans) for name in record.partners}

@@ -365,3 +365,81 @@ def test_the_command_hint_is_spoken_only_when_commands_are_listened_for(voice):
     rec = with_.run()
     hint = [p for p in prompts(rec) if "say the word coach" in p]
     assert len(hint) == 1 and hint[0] in Spy.echoes
+
+
+class RoomWithClips(Room):
+    """A Room where, besides the partners' talk, given clips are said at given times."""
+
+    def __init__(self, duration_s: float, talk=(), clips=(), seed: int = 0):
+        super().__init__(duration_s, talk, seed)
+        self.clips = [(int(t * SAMPLE_RATE_HZ), c) for t, c in clips]
+
+    def frames(self):
+        for frame in super().frames():
+            n0 = int(round(frame.start_s * SAMPLE_RATE_HZ))
+            x = frame.samples
+            for a, clip in self.clips:
+                lo, hi = max(a, n0), min(a + len(clip), n0 + len(x))
+                if lo < hi:
+                    x = x.copy()
+                    x[lo - n0:hi - n0] += clip[lo - a:hi - a]
+            yield dataclasses.replace(frame, samples=x) if x is not frame.samples else frame
+
+
+def _spoken(text: str) -> np.ndarray:
+    """``text`` said by an espeak-ng voice other than the coach's, at a talking level."""
+    import io
+    import shutil
+    import subprocess
+
+    import soundfile as sf
+    from scipy.signal import resample_poly
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed")
+    wav = subprocess.run(["espeak-ng", "-v", "en-us+m3", "-s", "150", "--stdout", text],
+                         capture_output=True, check=True).stdout
+    x, rate = sf.read(io.BytesIO(wav), dtype="float32")
+    x = resample_poly(x, SAMPLE_RATE_HZ, rate).astype(np.float32)
+    on = np.nonzero(np.abs(x) > 0.01)[0]
+    x = x[on[0]:on[-1] + 1]
+    return x * (10 ** (-26 / 20) / np.sqrt(np.mean(x ** 2)))
+
+
+def test_spoken_repeat_and_stop_steer_a_whole_session(voice, one_round):
+    """Said into the microphone after talk, "coach repeat" has the floor prompt said again and
+    "coach stop" ends the evening with the feedback; the command words are nobody's talk.
+    ("coach next" is left out: pocketsphinx hears this voice's "next" as "repeat", see
+    tests/test_commands.py.)"""
+    pytest.importorskip("pocketsphinx")
+    from coach.commands import CommandListener
+
+    cfg = settings(silence_end_s=30.0)
+    dry, _ = make_session(Room(200), voice, plan=one_round, cfg=cfg)
+    dry.listener = CommandListener()  # the welcome then has the command hint: same timing
+    dry_record = dry.run()
+    floor_turn = dry_record.turns[1]
+    start = next(u.t_s + u.duration_s for u in dry_record.spoken if u.text == floor_turn.prompt)
+    again, stop = _spoken("coach repeat"), _spoken("coach stop")
+    t_again, t_stop = start + 12.0, start + 30.0
+    room = RoomWithClips(200, talk=[(start + 1, start + 11, "Alex")],
+                         clips=[(t_again, again), (t_stop, stop)])
+    session, view = make_session(room, voice, plan=one_round, cfg=cfg)
+    session.listener = CommandListener()
+    record = session.run()
+
+    assert [m for m in view.messages if m.startswith("heard:")] == ["heard: coach repeat",
+                                                                    "heard: coach stop"]
+    floor_prompt = record.turns[1].prompt
+    assert prompts(record).count(floor_prompt) == 2
+    again_said = [u.t_s for u in record.spoken if u.text == floor_prompt][1]
+    assert t_again < again_said < t_again + len(again) / SAMPLE_RATE_HZ + 1.5
+    assert record.partial is True and record.feedback == "Thank you both."
+    stopped = [t for t in record.turns if t.ended_by == "stop"]
+    assert [(t.kind, t.floor) for t in stopped] == [("speak", "Alex")]
+    assert record.turns[-1].kind == "closing"
+    assert t_stop < stopped[0].end_s < t_stop + len(stop) / SAMPLE_RATE_HZ + 1.5
+    # Alex's ten seconds are his; the words of the commands count for nobody.
+    talk = {name: sum(t.talk_s.get(name, 0.0) for t in record.turns) for name in NAMES}
+    assert 8.0 <= talk["Alex"] <= 11.5
+    assert talk["Sam"] < 0.5

@@ -42,18 +42,6 @@ def _profiles(specs: list[str]):
     return out
 
 
-def _without_commands(segments, spans):
-    """The words of a spoken command are nobody's talk: cut them out of the segments."""
-    from coach.record import Segment
-    from coach.talk import subtract
-
-    out = []
-    for seg in segments:
-        out += [Segment(round(a, 3), round(b, 3), seg.speaker)
-                for a, b in subtract([(seg.start_s, seg.end_s)], spans) if b - a >= 0.05]
-    return out
-
-
 class _CommandCollector:
     """Feeds the recording's frames to the live command listener and keeps what it hears."""
 
@@ -90,7 +78,9 @@ def run(args) -> int:
     if listeners:
         heard = listeners[0].finish()
         result.commands = [{"t_s": round(c.t_s, 2), "command": c.command} for c in heard]
-        result.segments = _without_commands(result.segments, [(c.t_s, c.end_s) for c in heard])
+        from coach.talk import without_spans
+
+        result.segments = without_spans(result.segments, [(c.t_s, c.end_s) for c in heard])
     data = result.to_json()
     if args.json:
         json.dump(data, sys.stdout, ensure_ascii=False)
