@@ -69,3 +69,20 @@ def test_coach_speaking_frames_never_count(shared_data):
     for f in frames_from_array(ua):
         an.feed(Frame(f.samples, f.start_s, coach_speaking=True))
     assert an.finish() == []
+
+
+def test_channel_offset_only_for_a_different_channel(shared_data):
+    from scipy.signal import butter, resample_poly, sosfilt
+
+    from coach.attribution import _powers, channel_offset
+    from coach.features import clip_log_mel
+
+    prof, ua, ub = voices(shared_data)
+    enrolled = [prof["A"].logmel, prof["B"].logmel]
+    noise = np.log(np.full((100, 32), 1e-6, np.float32))
+    same = clip_log_mel(np.concatenate([ua, ub]))
+    assert not channel_offset(_powers(same)[1], _powers(noise)[1], enrolled, 3.0).any()
+    x = resample_poly(np.concatenate([ua, ub]), 1, 2)  # a telephone line: 300-3400 Hz
+    x = resample_poly(sosfilt(butter(4, [300, 3400], "bandpass", fs=8000, output="sos"), x), 2, 1)
+    off = channel_offset(_powers(clip_log_mel(x.astype(np.float32)))[1], _powers(noise)[1], enrolled, 3.0)
+    assert off[-4:].max() < -3 and off[0] < 0  # the highs and lows the line cut
