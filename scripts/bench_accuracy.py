@@ -3,8 +3,12 @@
 For every case (conversations c01-c12 with their enrollment clips, the two AMI
 excerpts with theirs) and optional robustness variants, prints talk-share error (pp),
 each speaker's talk-time error (%), DER with a 0.25 s collar (names fixed by
-enrollment) and real-time factor (CPU), for coach and for a baseline measured in the
-same run (webrtcvad mode 2 + nearest mean-MFCC per 1.5 s window).
+enrollment), interjections caught and real-time factor (CPU), for coach and for a
+baseline measured in the same run (webrtcvad mode 2 + nearest mean-MFCC per 1.5 s window).
+
+Interjections ("ij") are the listener's short turns inside or between the other's long
+turns (see ``interjections``): "ij 40/55%" means 40 % of their reference time was given
+to the person who said them and 55 % to the other one only (the rest: to nobody).
 
     python scripts/bench_accuracy.py [--data DIR] [--variants] [--only c01,c12] [--no-baseline]
 """
@@ -97,6 +101,51 @@ def der(ref, hyp, names, dur_s) -> float:
     return 100.0 * err / max(total, 1)
 
 
+INTERJECTION_MAX_S = 2.0
+"""A turn this short (seconds) of one speaker can be an interjection..."""
+INTERJECTION_GAP_S = 1.5
+"""...if a long turn of the other one ends at most this long before it (or spans its
+start) and a long turn of theirs starts at most this long after it (or spans its end)."""
+TURN_BRIDGE_S = 0.25
+"""Reference segments of one speaker closer than this are one turn (coach's own bridge)."""
+
+
+def interjections(ref, names) -> list[tuple[float, float, str]]:
+    """The listener's short turns (≤ 2 s) inside or between long turns (> 2 s) of the other."""
+    turns: dict[str, list[list[float]]] = {}
+    for a, b, who in sorted(ref):
+        t = turns.setdefault(who, [])
+        if t and a - t[-1][1] < TURN_BRIDGE_S:
+            t[-1][1] = max(t[-1][1], b)
+        else:
+            t.append([a, b])
+    out = []
+    for i, x in enumerate(names):
+        long_y = [t for t in turns.get(names[1 - i], []) if t[1] - t[0] > INTERJECTION_MAX_S]
+        for a, b in turns.get(x, []):
+            if b - a > INTERJECTION_MAX_S:
+                continue
+            before = any(s <= a and e >= a - INTERJECTION_GAP_S for s, e in long_y)
+            after = any(e >= b and s <= b + INTERJECTION_GAP_S for s, e in long_y)
+            if before and after:
+                out.append((a, b, x))
+    return sorted(out)
+
+
+def interjection_hits(ref, hyp, names, dur_s) -> tuple[float, float, float]:
+    """(reference seconds of interjections, seconds given to their speaker, seconds given
+    only to the other partner)."""
+    h = grid(hyp, names, dur_s)
+    total = right = wrong = 0.0
+    for a, b, x in interjections(ref, names):
+        sl = slice(int(round(a / STEP_S)), int(round(b / STEP_S)))
+        mine, theirs = h[x][sl], h[names[1 - names.index(x)]][sl]
+        total += len(mine) * STEP_S
+        right += mine.sum() * STEP_S
+        wrong += (theirs & ~mine).sum() * STEP_S
+    return total, right, wrong
+
+
 def talk(segs, names, dur_s):
     g = grid(segs, names, dur_s)
     return {k: g[k].sum() * STEP_S for k in names}
@@ -168,6 +217,13 @@ def variant(x: np.ndarray, kind: str) -> np.ndarray:
     raise ValueError(kind)
 
 
+def _pct(ij: tuple[float, float, float]) -> str:
+    total, right, wrong = ij
+    if total <= 0:
+        return "   -/-   "
+    return f"{100 * right / total:3.0f}/{100 * wrong / total:3.0f}%"
+
+
 def run_coach(x, enroll_audio, names):
     t0 = time.process_time()
     profiles = {n: enroll_from_audio(n, a) for n, a in enroll_audio.items()}
@@ -216,11 +272,13 @@ def main() -> None:
                 share_err = 100 * abs((got[names[0]] / tot_g if tot_g else 0.5) - truth[names[0]] / tot_t)
                 terr = [100 * (got[n] - truth[n]) / truth[n] for n in names]
                 rows.append(dict(case=label, system=sysname, noise=case["noise"], genders=case["genders"],
-                                 share=share_err, terr_a=terr[0], terr_b=terr[1],
-                                 der=der(ref, hyp, names, dur), rtf=dur / max(cpu, 1e-9)))
+                                 ref=ref, names=names, share=share_err, terr_a=terr[0], terr_b=terr[1],
+                                 der=der(ref, hyp, names, dur), rtf=dur / max(cpu, 1e-9),
+                                 ij=interjection_hits(ref, hyp, names, dur)))
                 r = rows[-1]
                 print(f"{label:<16} {sysname:<8} {r['noise'][:18]:<18} {r['genders']:<3} share {r['share']:5.1f} pp  "
-                      f"talk {r['terr_a']:+6.1f}% {r['terr_b']:+6.1f}%  DER {r['der']:5.1f}%  RTF {r['rtf']:6.0f}x",
+                      f"talk {r['terr_a']:+6.1f}% {r['terr_b']:+6.1f}%  DER {r['der']:5.1f}%  "
+                      f"ij {_pct(r['ij'])}  RTF {r['rtf']:6.0f}x",
                       flush=True)
     print()
     for sysname in sorted({r["system"] for r in rows}):
@@ -235,6 +293,10 @@ def main() -> None:
                   f"{max(sh):5.1f} pp | |talk err| median {statistics.median(te):5.1f}% worst {max(te):6.1f}% | "
                   f"DER median {statistics.median(de):5.1f}% worst {max(de):5.1f}% | "
                   f"RTF median {statistics.median(r['rtf'] for r in sel):5.0f}x")
+            ij = [sum(r["ij"][k] for r in sel) for k in range(3)]
+            n_ij = sum(len(interjections(r["ref"], r["names"])) for r in sel)
+            print(f"{sysname:<8} {lab:<10} interjections: {n_ij} turns, {ij[0]:.1f} s; given to their speaker "
+                  f"{100 * ij[1] / max(ij[0], 1e-9):4.1f}%, to the other only {100 * ij[2] / max(ij[0], 1e-9):4.1f}%")
 
 
 if __name__ == "__main__":
