@@ -284,6 +284,31 @@ class VoiceEncoder:
         mean = partials.mean(axis=0)
         return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
 
+    def embed_many(self, clips: list[np.ndarray], rate: float = DEFAULT_RATE) -> list[np.ndarray]:
+        """``embed`` of each clip, all partial windows in one batch (the LSTM is several
+        times faster per window in a batch than alone); the results are the same.
+
+        Each clip is followed by enough zeros that no window or frame of one clip reads
+        the next, exactly as each would be embedded alone.
+        """
+        gap = np.zeros(PARTIAL_SAMPLES + N_FFT, np.float32)
+        parts, starts, counts, offset = [], [], [], 0
+        for clip in clips:
+            x = normalize_volume(np.asarray(clip, np.float32))
+            st = partial_starts(len(x), rate)
+            parts += [x, gap]
+            starts.append(st + offset)
+            counts.append(len(st))
+            offset += len(x) + len(gap)
+        if not clips:
+            return []
+        partials = self.partial_embeddings(np.concatenate(parts), np.concatenate(starts))
+        out = []
+        for chunk in np.split(partials, np.cumsum(counts)[:-1]):
+            mean = chunk.mean(axis=0)
+            out.append((mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32))
+        return out
+
 
 _SHARED: list = []
 

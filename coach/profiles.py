@@ -9,6 +9,7 @@ a poor profile, with advice that names the person.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -107,6 +108,25 @@ def enroll_from_audio(name: str, samples: np.ndarray) -> VoiceProfile:
         EnrollmentRefused: too short, mostly silent, clipped, too quiet or too noisy;
             the message says what to do, naming the person.
     """
+    profile, voiced = _checked_profile(name, samples)
+    return dataclasses.replace(profile, dvector=embed_speech(voiced))
+
+
+def enroll_many(clips: list[tuple[str, np.ndarray]]) -> list[VoiceProfile]:
+    """``enroll_from_audio`` for several people at once: their voice embeddings are
+    computed in one batch (faster, same values). Refuses as it does, at the first bad clip."""
+    from coach.embedding import shared_encoder
+
+    checked = [_checked_profile(name, samples) for name, samples in clips]
+    encoder = shared_encoder()
+    dvectors = (encoder.embed_many([voiced for _, voiced in checked]) if encoder is not None
+                else [None] * len(checked))
+    return [dataclasses.replace(p, dvector=d) for (p, _), d in zip(checked, dvectors)]
+
+
+def _checked_profile(name: str, samples: np.ndarray) -> tuple[VoiceProfile, np.ndarray]:
+    """The profile of a clip that passes every check, without its voice embedding, and the
+    clip's voiced audio to embed."""
     from coach.vad import detect_speech
 
     check_name(name)
@@ -133,9 +153,9 @@ def enroll_from_audio(name: str, samples: np.ndarray) -> VoiceProfile:
     hops = np.flatnonzero(speech)
     voiced = x[(hops[:, None] * HOP_SAMPLES + np.arange(HOP_SAMPLES)).ravel().clip(0, len(x) - 1)]
     return VoiceProfile(name=name, logmel=logmel[speech].astype(np.float16),
-                        dvector=embed_speech(voiced), speech_s=speech_s,
+                        dvector=None, speech_s=speech_s,
                         clip_sha256=hashlib.sha256(x.tobytes()).hexdigest(),
-                        created_at=datetime.now().astimezone().isoformat(timespec="seconds"))
+                        created_at=datetime.now().astimezone().isoformat(timespec="seconds")), voiced
 
 
 def check_distinct(profiles: dict[str, VoiceProfile]) -> None:

@@ -152,6 +152,18 @@ def test_batching_and_chunking_give_the_same_embeddings():
     assert batched.min() >= 0.0  # ReLU before the norm
 
 
+def test_several_clips_embedded_at_once_match_each_alone(encoder):
+    # Clips of different lengths (one shorter than a window), loud and quiet: no window
+    # of one clip may see the next, so each result equals its own ``embed``.
+    clips = [_voiced(3.3, seed=1), 0.01 * _voiced(1.2, seed=2), _voiced(6.1, seed=4)]
+    together = encoder.embed_many(clips)
+    assert len(together) == 3
+    for clip, e in zip(clips, together):
+        np.testing.assert_allclose(e, encoder.embed(clip), atol=2e-6)
+    assert not np.allclose(together[0], together[2], atol=1e-3)  # not one vector copied
+    assert encoder.embed_many([]) == []
+
+
 def test_silence_and_short_input_give_finite_unit_vectors(encoder):
     for signal in (np.zeros(3 * SAMPLE_RATE_HZ, np.float32), _voiced(0.3)):
         e = encoder.embed(signal)

@@ -25,19 +25,24 @@ def register(sub) -> None:
 
 
 def _profiles(specs: list[str]):
-    from coach.profiles import ProfileStore, check_distinct, enroll_from_audio
+    from coach.profiles import ProfileStore, check_distinct, enroll_many
     from coach.sources import read_audio
 
     store = ProfileStore()
-    out = {}
+    out, clips = {}, []
     for spec in specs:
         name, _, clip = spec.partition("=")
         name = name.strip()
         if not name:
             raise CoachError(f"--speaker '{spec}': give a name, as NAME=CLIP.wav or NAME")
-        if name in out:
+        if name in out or name in dict(clips):
             raise CoachError(f"--speaker {name} is given twice; each partner once")
-        out[name] = enroll_from_audio(name, read_audio(clip)) if clip else store.load(name)
+        if clip:
+            clips.append((name, read_audio(clip)))
+        else:
+            out[name] = store.load(name)
+    out.update(zip([n for n, _ in clips], enroll_many(clips)))  # one batch for the voice encoder
+    out = {name: out[name] for name in [s.partition("=")[0].strip() for s in specs]}  # given order
     check_distinct(out)
     return out
 
