@@ -5,10 +5,14 @@ through a synthetic room (exponentially decaying noise impulse response), splice
 real conversation from ../shared/data with kitchen noise at 20, 10 and 5 dB. Voices,
 noises and conversations are split: the "tune" split was used to choose the detector's
 settings, the "held-out" split is what the headline figures report. Baselines measured in
-the same run: the previous default (garbage loop 1e-10, no verification), pocketsphinx
-keyphrase (KWS) mode, and the bare command grammar without verification.
+the same run: the verified grammar as it was before the SNR-aware checks ("previous:
+verified, fixed": fixed thresholds -3.2/-4.5, no extra-speech check, no denoised fallback,
+feature state carried between decodes), the garbage-loop default before that (1e-10, no
+verification), pocketsphinx keyphrase (KWS) mode, and the bare command grammar without
+verification.
 
     /work/venv/bin/python scripts/bench_commands.py [--split held-out|tune] [--quick]
+        [--only "verified|rec "] [--recognizer "threshold_per_db=0;enhance_below_snr_db=none"]
 """
 
 from __future__ import annotations
@@ -32,7 +36,9 @@ from coach.commands import CommandListener, CommandListenerSettings  # noqa: E40
 from coach.frames import SAMPLE_RATE_HZ, frames_from_array  # noqa: E402
 
 SR = SAMPLE_RATE_HZ
-BOOL_FIELDS = ("use_filler", "use_garbage", "verify")
+BOOL_FIELDS = ("use_filler", "use_garbage", "verify", "fresh_features")
+LISTENER_FIELDS = ("max_extra_speech_s", "noise_context_s", "end_silence_s", "pre_roll_s")
+"""--recognizer keys that set CommandListenerSettings rather than RecognizerSettings."""
 SPOKEN = ["pause", "resume", "continue", "next", "repeat", "stop"]
 MEANING = {"continue": "resume"}
 DISTRACTORS = ["what's next?", "let's pause for a second", "the coach said to stop",
@@ -155,10 +161,11 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="one rendering per command per condition")
     ap.add_argument("--weights", default="", help="comma list of garbage weights to compare (tuning)")
     ap.add_argument("--recognizer", default="",
-                    help='";"-separated recognizer settings to compare, e.g. "beam=1e-30,use_filler=0"')
+                    help='";"-separated recognizer settings to compare, e.g. "beam=1e-30,use_filler=0" '
+                         '(also the listener fields in LISTENER_FIELDS; \"none\" for None)')
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--max-convs", type=int, default=12, help="use c01.. up to this many for false/h")
-    ap.add_argument("--only", default="", help="run only detectors whose name contains this")
+    ap.add_argument("--only", default="", help='run only detectors whose name contains this (or one of "a|b")')
     args = ap.parse_args()
     root = shared_data()
     mat = Material(root, args.split)
@@ -168,13 +175,22 @@ def main() -> None:
             garbage_weight=float(w), use_garbage=True, beam=1e-20, verify=False))
         detectors[f"garbage weight {w}"] = lambda x, st=st: run_listener(x, st)
     for spec in filter(None, args.recognizer.split(";")):  # e.g. "beam=1e-30,use_filler=0"
-        kw = {k: (float(v) if k not in BOOL_FIELDS else v not in ("0", "false"))
+        kw = {k: (None if v == "none" else float(v) if k not in BOOL_FIELDS else v not in ("0", "false"))
               for k, v in (item.split("=") for item in spec.split(","))}
-        st = CommandListenerSettings(recognizer=RecognizerSettings(**kw))
+        lkw = {k: kw.pop(k) for k in list(kw) if k in LISTENER_FIELDS}
+        st = CommandListenerSettings(recognizer=RecognizerSettings(**kw), **lkw)
         detectors[f"rec {spec}"] = lambda x, st=st: run_listener(x, st)
-    old = CommandListenerSettings(recognizer=RecognizerSettings(use_garbage=True, beam=1e-20, verify=False))
+    fixed = CommandListenerSettings(max_extra_speech_s=None, recognizer=RecognizerSettings(
+        min_frame_score=-3.2, min_word_frame_score=-4.5, threshold_per_db=0.0, enhance_below_snr_db=None,
+        fresh_features=False))
+    detectors["previous: verified, fixed"] = lambda x: run_listener(x, fixed)
+    old = CommandListenerSettings(max_extra_speech_s=None,
+                                  recognizer=RecognizerSettings(use_garbage=True, beam=1e-20, verify=False,
+                                                                enhance_below_snr_db=None, fresh_features=False))
     detectors["previous: garbage 1e-10"] = lambda x: run_listener(x, old)
-    bare = CommandListenerSettings(recognizer=RecognizerSettings(use_garbage=False, verify=False))
+    bare = CommandListenerSettings(max_extra_speech_s=None,
+                                   recognizer=RecognizerSettings(use_garbage=False, verify=False,
+                                                                 enhance_below_snr_db=None, fresh_features=False))
     detectors["baseline: bare grammar"] = lambda x: run_listener(x, bare)
     detectors["baseline: KWS 1e-30"] = lambda x: run_kws(x, 1e-30)
 
@@ -194,7 +210,7 @@ def main() -> None:
     conv_audio = [sf.read(p, dtype="float32")[0] for p in convs[:args.max_convs]]
     conv_hours = sum(len(c) for c in conv_audio) / SR / 3600
     for name, detect in detectors.items():
-        if args.only not in name:
+        if not any(part in name for part in args.only.split("|")):
             continue
         hits, n, false_cmd, lats = {}, {}, 0, []
         for p, v, snr, room, (x, t0, t1) in trials:

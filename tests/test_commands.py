@@ -158,3 +158,31 @@ def test_heard_command_is_frozen_value():
     h = HeardCommand(1.0, "pause", 1.8)
     with pytest.raises(Exception):
         h.command = "stop"  # type: ignore[misc]
+
+
+def test_thresholds_relax_with_low_snr_only_down_to_the_cap():
+    from coach.command_grammar import RecognizerSettings
+
+    st = RecognizerSettings(snr_ref_db=20.0, threshold_per_db=0.06, max_threshold_drop=0.9)
+    assert st.threshold_drop(None) == 0.0
+    assert st.threshold_drop(25.0) == 0.0
+    assert st.threshold_drop(10.0) == pytest.approx(0.6)
+    assert st.threshold_drop(-10.0) == pytest.approx(0.9)
+
+
+def test_wiener_enhance_keeps_length_and_lowers_steady_noise():
+    from coach.command_grammar import power_frames, wiener_enhance
+
+    rng = np.random.default_rng(1)
+    noise = rng.standard_normal(3 * SR).astype(np.float32) * 0.01
+    t = np.arange(SR) / SR
+    tone = np.zeros(SR, np.float32)
+    tone[SR // 4:3 * SR // 4] = 0.05 * np.sin(2 * np.pi * 440 * t[SR // 4:3 * SR // 4])
+    psd = (np.abs(power_frames(noise[:2 * SR])) ** 2).mean(axis=0)
+    x = tone + noise[2 * SR:]
+    y = wiener_enhance(x, psd)
+    assert len(y) == len(x)
+    quiet = slice(0, SR // 5)
+    assert np.mean(y[quiet] ** 2) < 0.1 * np.mean(x[quiet] ** 2)  # noise alone: mostly removed
+    loud = slice(SR // 3, 2 * SR // 3)
+    assert np.mean(y[loud] ** 2) > 0.5 * np.mean(tone[loud] ** 2)  # the tone stays
