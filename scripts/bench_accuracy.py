@@ -10,7 +10,7 @@ Interjections ("ij") are the listener's short turns inside or between the other'
 turns (see ``interjections``): "ij 40/55%" means 40 % of their reference time was given
 to the person who said them and 55 % to the other one only (the rest: to nobody).
 
-    python scripts/bench_accuracy.py [--data DIR] [--variants] [--only c01,c12] [--no-baseline]
+    python scripts/bench_accuracy.py [--data DIR] [--variants] [--walk] [--only c01,c12] [--no-baseline]
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def cases(root: Path):
         if isinstance(noise, dict):
             noise = f"{noise.get('name', noise.get('file', ''))} {noise.get('snr_db', '')}".strip()
         yield dict(name=d.name, wav=d / f"{d.name}.wav", rttm=d / f"{d.name}.rttm", genders=genders,
-                   noise=str(noise or "none"),
+                   noise=str(noise or "none"), meta=meta,
                    enroll={n: d / meta["speakers"][n]["enrollment_file"] for n in names})
     ami = root / "real" / "ami_excerpts"
     if ami.is_dir():
@@ -217,6 +217,38 @@ def variant(x: np.ndarray, kind: str) -> np.ndarray:
     raise ValueError(kind)
 
 
+def walk_away(root: Path, meta: dict, n_samples: int) -> np.ndarray:
+    """The conversation rebuilt from its source pieces (each voice at -26 dBFS of active
+    speech, as the corpus script places them), where the second person walks away from the
+    microphone halfway through: over 3 s their voice fades to -12 dB and a 0.6 s
+    reverberant room, while a running tap plays 15 dB below speech. Same timeline, so the
+    RTTM still holds; the enrollments stay as recorded (near the microphone)."""
+    from scipy.signal import fftconvolve
+
+    rng = np.random.default_rng(2)
+    names = list(meta["speakers"])
+    stems = {k: np.zeros(n_samples, np.float32) for k in names}
+    for p in meta["pieces"]:
+        src = read_audio(root / p["src_file"])
+        piece = src[int(p["src_start_s"] * 16000):int(p["src_end_s"] * 16000)]
+        a = int(p["dst_start_s"] * 16000)
+        piece = piece[:max(0, n_samples - a)]
+        stems[p["speaker"]][a:a + len(piece)] += piece
+    for k, x in stems.items():
+        active = np.abs(x) > 1e-3
+        stems[k] = x * (10 ** (-26 / 20) / np.sqrt(np.mean(x[active] ** 2) + 1e-12))
+    t = np.arange(int(0.6 * 16000)) / 16000
+    ir = rng.standard_normal(len(t)) * np.exp(-6.9 * t / 0.6) * 0.3
+    ir[0] = 1.0
+    far = fftconvolve(stems[names[1]], ir)[:n_samples] * 10 ** (-12 / 20)
+    fade = np.clip((np.arange(n_samples) - n_samples // 2) / (3.0 * 16000), 0.0, 1.0)
+    stems[names[1]] = stems[names[1]] * (1 - fade) + far * fade
+    tap = read_audio(root / "noise" / "running_tap.wav")
+    tap = np.tile(tap, n_samples // len(tap) + 1)[:n_samples]
+    mix = sum(stems.values()) + tap * (10 ** (-41 / 20) / np.sqrt(np.mean(tap ** 2)))
+    return mix.astype(np.float32)
+
+
 def _pct(ij: tuple[float, float, float]) -> str:
     total, right, wrong = ij
     if total <= 0:
@@ -239,6 +271,8 @@ def main() -> None:
     ap.add_argument("--data")
     ap.add_argument("--only")
     ap.add_argument("--variants", action="store_true", help="add phone/reverb/quiet copies of each case")
+    ap.add_argument("--walk", action="store_true",
+                    help="add a copy of each conversation where the second person walks away mid-way")
     ap.add_argument("--no-baseline", action="store_true")
     args = ap.parse_args()
     root = data_dir(args.data)
@@ -252,10 +286,14 @@ def main() -> None:
         ref = read_rttm(case["rttm"])
         dur = len(x0) / 16000
         kinds = [None] + (["phone", "reverb", "quiet"] if args.variants else [])
+        kinds += ["walk"] if args.walk and "pieces" in case.get("meta", {}) else []
         for kind in kinds:
-            x = x0 if kind is None else variant(x0, kind)
-            # The enrollment is made in the same room: same channel as the conversation.
-            enroll = enroll0 if kind is None else {n: variant(a, kind) for n, a in enroll0.items()}
+            if kind == "walk":  # enrolled near the microphone; one of them walks away later
+                x, enroll = walk_away(root, case["meta"], len(x0)), enroll0
+            else:
+                x = x0 if kind is None else variant(x0, kind)
+                # The enrollment is made in the same room: same channel as the conversation.
+                enroll = enroll0 if kind is None else {n: variant(a, kind) for n, a in enroll0.items()}
             label = case["name"] + ("" if kind is None else f"+{kind}")
             truth = talk(ref, names, dur)
             systems = [("coach", lambda: run_coach(x, enroll, names))]
@@ -271,7 +309,8 @@ def main() -> None:
                 tot_t, tot_g = sum(truth.values()), sum(got.values())
                 share_err = 100 * abs((got[names[0]] / tot_g if tot_g else 0.5) - truth[names[0]] / tot_t)
                 terr = [100 * (got[n] - truth[n]) / truth[n] for n in names]
-                rows.append(dict(case=label, system=sysname, noise=case["noise"], genders=case["genders"],
+                noise = "running_tap 15 dB" if kind == "walk" else case["noise"]
+                rows.append(dict(case=label, system=sysname, noise=noise, genders=case["genders"],
                                  ref=ref, names=names, share=share_err, terr_a=terr[0], terr_b=terr[1],
                                  der=der(ref, hyp, names, dur), rtf=dur / max(cpu, 1e-9),
                                  ij=interjection_hits(ref, hyp, names, dur)))
