@@ -200,6 +200,10 @@ def import_pocketsphinx():
     return pocketsphinx
 
 
+DITHER_LSB = 1.0
+"""Noise added before decoding, in 16-bit steps (std): -90 dBFS, far below any room."""
+
+
 class Recognizer:
     """Decode one short stretch of 16 kHz audio into a command word, or None."""
 
@@ -216,6 +220,10 @@ class Recognizer:
                                    wbeam=beam * 1e5)
         self._decoder.add_jsgf_string("commands", grammar_text(self.settings))
         self._decoder.activate_search("commands")
+        # Digital silence (a gap in an edited file, a virtual microphone) drives the
+        # log-energy features to extremes and no command is heard after it: a fixed
+        # one-LSB noise, the same on every call, keeps decoding deterministic.
+        self._dither = np.random.default_rng(0).standard_normal(4 * 16000) * DITHER_LSB
 
     def recognize(self, samples: np.ndarray, snr_db: float | None = None,
                   noise_psd: np.ndarray | None = None) -> tuple[str, float, float] | None:
@@ -240,7 +248,9 @@ class Recognizer:
                 min_word: float) -> tuple[str, float, float, float] | None:
         """(word, start_s, end_s, per-frame score) if the decode passes the checks, else None."""
         d = self._decoder
-        pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+        x = np.clip(samples, -1.0, 1.0) * 32767
+        x += np.resize(self._dither, len(x))
+        pcm = np.clip(np.round(x), -32768, 32767).astype("<i2").tobytes()
         if self.settings.fresh_features:
             d.reinit_feat()  # ~0.1 ms
         d.start_utt()

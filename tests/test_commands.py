@@ -186,3 +186,15 @@ def test_wiener_enhance_keeps_length_and_lowers_steady_noise():
     assert np.mean(y[quiet] ** 2) < 0.1 * np.mean(x[quiet] ** 2)  # noise alone: mostly removed
     loud = slice(SR // 3, 2 * SR // 3)
     assert np.mean(y[loud] ** 2) > 0.5 * np.mean(tone[loud] ** 2)  # the tone stays
+
+
+@pytest.mark.parametrize("word", ["stop", "pause"])
+def test_command_between_stretches_of_digital_silence_is_heard(tmp_path, word):
+    # An edited recording or a virtual microphone can hold exact zeros; pocketsphinx's
+    # log-energy features go to extremes there and nothing was heard until dithered.
+    clip = say(tmp_path, f"coach {word}", "en-us", 150)
+    x = np.zeros(4 * SR, np.float32)
+    x[SR:SR + len(clip)] = clip
+    heard = detect_commands(frames_from_array(x))
+    assert [h.command for h in heard] == [word]
+    assert abs(heard[0].t_s - 1.0) <= 0.5
