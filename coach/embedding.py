@@ -279,14 +279,12 @@ class VoiceEncoder:
         Returns:
             (256,) float32 unit vector.
         """
-        samples = normalize_volume(samples)
-        partials = self.partial_embeddings(samples, partial_starts(len(samples), rate))
-        mean = partials.mean(axis=0)
-        return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+        return self.embed_many([samples], rate)[0]
 
     def embed_many(self, clips: list[np.ndarray], rate: float = DEFAULT_RATE) -> list[np.ndarray]:
         """``embed`` of each clip, all partial windows in one batch (the LSTM is several
-        times faster per window in a batch than alone); the results are the same.
+        times faster per window in a batch than alone); each result is what the clip
+        gives alone.
 
         Each clip is followed by enough zeros that no window or frame of one clip reads
         the next, exactly as each would be embedded alone.

@@ -354,7 +354,7 @@ class Session:
         self.record.segments = without_spans(
             [Segment(float(g.start_s), float(g.end_s), g.speaker) for g in segments], self.command_spans)
         self.record.duration_s = self.now_s
-        talk_by_turn(self.record, self.command_spans)
+        talk_by_turn(self.record)  # the segments hold no command words any more
 
     def run(self) -> SessionRecord:
         """Run every turn, then measure and give feedback; always returns the record.

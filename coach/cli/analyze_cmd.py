@@ -29,20 +29,21 @@ def _profiles(specs: list[str]):
     from coach.sources import read_audio
 
     store = ProfileStore()
-    out, clips = {}, []
+    names, clips, stored = [], {}, {}
     for spec in specs:
         name, _, clip = spec.partition("=")
         name = name.strip()
         if not name:
             raise CoachError(f"--speaker '{spec}': give a name, as NAME=CLIP.wav or NAME")
-        if name in out or name in dict(clips):
+        if name in names:
             raise CoachError(f"--speaker {name} is given twice; each partner once")
+        names.append(name)
         if clip:
-            clips.append((name, read_audio(clip)))
+            clips[name] = read_audio(clip)
         else:
-            out[name] = store.load(name)
-    out.update(zip([n for n, _ in clips], enroll_many(clips)))  # one batch for the voice encoder
-    out = {name: out[name] for name in [s.partition("=")[0].strip() for s in specs]}  # given order
+            stored[name] = store.load(name)
+    enrolled = dict(zip(clips, enroll_many(list(clips.items()))))  # one batch for the voice encoder
+    out = {name: enrolled[name] if name in enrolled else stored[name] for name in names}
     check_distinct(out)
     return out
 
