@@ -10,7 +10,7 @@ Interjections ("ij") are the listener's short turns inside or between the other'
 turns (see ``interjections``): "ij 40/55%" means 40 % of their reference time was given
 to the person who said them and 55 % to the other one only (the rest: to nobody).
 
-    python scripts/bench_accuracy.py [--data DIR] [--variants] [--walk] [--only c01,c12] [--no-baseline]
+    python scripts/bench_accuracy.py [--data DIR] [--variants] [--walk] [--call] [--only c01,c12] [--no-baseline]
 """
 
 from __future__ import annotations
@@ -273,6 +273,8 @@ def main() -> None:
     ap.add_argument("--variants", action="store_true", help="add phone/reverb/quiet copies of each case")
     ap.add_argument("--walk", action="store_true",
                     help="add a copy of each conversation where the second person walks away mid-way")
+    ap.add_argument("--call", action="store_true",
+                    help="add a copy of each case heard through a telephone line, with the enrollments as recorded")
     ap.add_argument("--no-baseline", action="store_true")
     args = ap.parse_args()
     root = data_dir(args.data)
@@ -287,9 +289,12 @@ def main() -> None:
         dur = len(x0) / 16000
         kinds = [None] + (["phone", "reverb", "quiet"] if args.variants else [])
         kinds += ["walk"] if args.walk and "pieces" in case.get("meta", {}) else []
+        kinds += ["call"] if args.call else []
         for kind in kinds:
             if kind == "walk":  # enrolled near the microphone; one of them walks away later
                 x, enroll = walk_away(root, case["meta"], len(x0)), enroll0
+            elif kind == "call":  # the conversation over a phone line; enrolled in the kitchen
+                x, enroll = variant(x0, "phone"), enroll0
             else:
                 x = x0 if kind is None else variant(x0, kind)
                 # The enrollment is made in the same room: same channel as the conversation.
@@ -322,7 +327,10 @@ def main() -> None:
     print()
     for sysname in sorted({r["system"] for r in rows}):
         rs = [r for r in rows if r["system"] == sysname]
-        for lab, sel in (("all", rs), ("originals", [r for r in rs if "+" not in r["case"]])):
+        kinds = sorted({r["case"].split("+", 1)[1] for r in rs if "+" in r["case"]})
+        groups = [("all", rs), ("originals", [r for r in rs if "+" not in r["case"]])]
+        groups += [(f"+{k}", [r for r in rs if r["case"].endswith(f"+{k}")]) for k in kinds]
+        for lab, sel in groups:
             if not sel:
                 continue
             sh = [r["share"] for r in sel]
