@@ -73,10 +73,25 @@ def _dct_matrix(n: int = MEL_BANDS, first: int = 1, last: int = N_CEPS) -> np.nd
 _DCT = _dct_matrix()
 
 
-def cepstra(logmel: np.ndarray) -> np.ndarray:
+_DCT_BANDS: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def cepstra(logmel: np.ndarray, bands: np.ndarray | None = None) -> np.ndarray:
     """Cepstra c1..c20 from log-mel rows (float32): an orthonormal DCT-II, as a matrix
-    product (scipy.fft's import alone costs more than all the DCTs of an hour)."""
-    return np.asarray(logmel, np.float32) @ _DCT
+    product (scipy.fft's import alone costs more than all the DCTs of an hour).
+
+    ``bands`` (a bool mask over the 32 bands) restricts the cepstra to those bands: the
+    DCT then runs over them alone (at most one cepstrum fewer than bands), so that a
+    band a telephone line cut away says nothing about who is talking.
+    """
+    if bands is None or bands.all():
+        return np.asarray(logmel, np.float32) @ _DCT
+    key = np.asarray(bands, bool).tobytes()
+    if key not in _DCT_BANDS:
+        k = int(np.count_nonzero(bands))
+        _DCT_BANDS[key] = (np.flatnonzero(bands), _dct_matrix(k, 1, min(N_CEPS, k - 1)))
+    cols, dct = _DCT_BANDS[key]
+    return np.asarray(logmel, np.float32)[:, cols] @ dct
 
 
 class FeatureStream:
