@@ -47,6 +47,15 @@ class VadSettings:
         highpass_hz: a 2nd-order high-pass before the model (0 = off). 100 Hz did not
             help Silero, even on speaker 2609's rumble (c02, c05, c09, c11), and added
             false alarms, so it is off.
+        level_target: the model hears quiet recordings louder: their speech level (see
+            ``LevelGain``) is raised to this RMS (0–1, 0.063 = -24 dBFS; 0 = off). Silero
+            misses far, reverberant speech at -40 dBFS that it hears at -28 dBFS (the
+            AMI excerpts, reverberant: 1.6 s of speech found instead of 16 s); a
+            recording already this loud is never made quieter, so the corpus' own
+            conversations (speech at -26 dBFS) are heard as they are.
+        level_max_gain: at most this gain (20 = +26 dB): a silent room stays silent.
+        level_window_s: how long (seconds) the level is measured over.
+        level_rise_db_s: how fast (dB per second) the gain may rise.
     """
 
     model: str = "silero"
@@ -56,6 +65,56 @@ class VadSettings:
     min_silence_s: float = 0.25
     pad_s: float = 0.0
     highpass_hz: float = 0.0
+    level_target: float = 0.05
+    level_max_gain: float = 20.0
+    level_window_s: float = 300.0
+    level_rise_db_s: float = 6.0
+
+
+class LevelGain:
+    """A causal gain that raises a quiet recording's speech level to a target.
+
+    The level is the 95th percentile of the 100 ms RMS values of the last
+    ``window_s`` (speech, whenever someone talked in at least a twentieth of that time;
+    a single clatter does not set it). The gain for each sample depends only on the
+    frames completed before it, so the result is the same whatever the block sizes
+    pushed. It starts at 1, is re-decided every second once 10 s have been heard (a few seconds of a quiet start
+    would pass for a quiet recording), rises
+    by at most ``rise_db_s`` per second, and never goes below 1.
+    """
+
+    FRAME = 1600
+    EVERY = 10
+    MIN_FRAMES = 100
+
+    def __init__(self, target: float, max_gain: float, window_s: float, rise_db_s: float = 6.0):
+        self.target, self.max_gain = target, max_gain
+        self._recent = np.zeros(max(self.MIN_FRAMES, int(round(window_s * SAMPLE_RATE_HZ / self.FRAME))), np.float32)
+        self._frames = 0
+        self._sq = 0.0
+        self._n = 0
+        self.gain = 1.0
+        self._rise = 10 ** (rise_db_s * self.EVERY * self.FRAME / SAMPLE_RATE_HZ / 20)
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        out = np.empty_like(x)
+        i = 0
+        while i < len(x):
+            take = min(self.FRAME - self._n, len(x) - i)
+            part = x[i:i + take]
+            out[i:i + take] = part * self.gain
+            self._sq += float(np.dot(part, part))
+            self._n += take
+            i += take
+            if self._n == self.FRAME:
+                self._recent[self._frames % len(self._recent)] = (self._sq / self.FRAME) ** 0.5
+                self._frames += 1
+                self._sq, self._n = 0.0, 0
+                if self._frames >= self.MIN_FRAMES and self._frames % self.EVERY == 0:
+                    level = float(np.percentile(self._recent[:min(self._frames, len(self._recent))], 95))
+                    want = min(self.max_gain, max(1.0, self.target / max(level, 1e-12)))
+                    self.gain = min(want, self.gain * self._rise)
+        return out
 
 
 class VadState(enum.Enum):
@@ -252,9 +311,13 @@ class SpeechDetector:
             self._sos = butter(2, self.settings.highpass_hz, "highpass", fs=SAMPLE_RATE_HZ,
                                output="sos")
             self._zi = np.zeros((self._sos.shape[0], 2))
+        s = self.settings
+        self._level = LevelGain(s.level_target, s.level_max_gain, s.level_window_s, s.level_rise_db_s) if s.level_target > 0 else None
 
     def push(self, samples: np.ndarray) -> np.ndarray:
         x = np.asarray(samples, np.float32)
+        if self._level is not None and len(x):
+            x = self._level.apply(x)
         if self._sos is not None and len(x):
             from scipy.signal import sosfilt
             x, self._zi = sosfilt(self._sos, x, zi=self._zi)
