@@ -71,10 +71,15 @@ class VadSettings:
     level_rise_db_s: float = 6.0
 
 
+def _frame_rms(frames: np.ndarray) -> np.ndarray:
+    """RMS of each row, the same arithmetic for one row as for many."""
+    return np.sqrt(np.einsum("ij,ij->i", frames, frames, dtype=np.float64) / frames.shape[1])
+
+
 class LevelGain:
     """A causal gain that raises a quiet recording's speech level to a target.
 
-    The level is the 95th percentile of the 100 ms RMS values of the last
+    The level is the 95th percentile (the nearest rank below) of the 100 ms RMS values of the last
     ``window_s`` (speech, whenever someone talked in at least a twentieth of that time;
     a single clatter does not set it). The gain for each sample depends only on the
     frames completed before it, so the result is the same whatever the block sizes
@@ -91,30 +96,52 @@ class LevelGain:
         self.target, self.max_gain = target, max_gain
         self._recent = np.zeros(max(self.MIN_FRAMES, int(round(window_s * SAMPLE_RATE_HZ / self.FRAME))), np.float32)
         self._frames = 0
-        self._sq = 0.0
+        self._buf = np.zeros((1, self.FRAME), np.float32)  # the frame in progress
         self._n = 0
         self.gain = 1.0
         self._rise = 10 ** (rise_db_s * self.EVERY * self.FRAME / SAMPLE_RATE_HZ / 20)
 
     def apply(self, x: np.ndarray) -> np.ndarray:
+        """``x`` times the gain of each of its samples (``x`` itself while the gain is 1)."""
         out = np.empty_like(x)
-        i = 0
-        while i < len(x):
-            take = min(self.FRAME - self._n, len(x) - i)
-            part = x[i:i + take]
-            out[i:i + take] = part * self.gain
-            self._sq += float(np.dot(part, part))
-            self._n += take
-            i += take
-            if self._n == self.FRAME:
-                self._recent[self._frames % len(self._recent)] = (self._sq / self.FRAME) ** 0.5
-                self._frames += 1
-                self._sq, self._n = 0.0, 0
-                if self._frames >= self.MIN_FRAMES and self._frames % self.EVERY == 0:
-                    level = float(np.percentile(self._recent[:min(self._frames, len(self._recent))], 95))
-                    want = min(self.max_gain, max(1.0, self.target / max(level, 1e-12)))
-                    self.gain = min(want, self.gain * self._rise)
-        return out
+        raised = self.gain != 1.0
+        i = self._part(x, out, 0)
+        k = (len(x) - i) // self.FRAME  # whole frames: their RMS at once, the gains in order
+        if k:
+            frames = x[i:i + k * self.FRAME].reshape(k, self.FRAME)
+            rms = _frame_rms(frames)
+            gains = np.empty(k, np.float32)
+            for j in range(k):
+                gains[j] = self.gain
+                self._completed(float(rms[j]))
+            raised = raised or bool((gains != 1.0).any())
+            out[i:i + k * self.FRAME] = (frames * gains[:, None]).reshape(-1)
+            i += k * self.FRAME
+        raised = raised or self.gain != 1.0
+        self._part(x, out, i)
+        return out if raised else x
+
+    def _part(self, x: np.ndarray, out: np.ndarray, i: int) -> int:
+        """Samples from ``i`` up to the end of the frame in progress (or of ``x``)."""
+        if i >= len(x) or (self._n == 0 and len(x) - i >= self.FRAME):
+            return i
+        take = min(self.FRAME - self._n, len(x) - i)
+        out[i:i + take] = x[i:i + take] * self.gain
+        self._buf[0, self._n:self._n + take] = x[i:i + take]
+        self._n += take
+        if self._n == self.FRAME:
+            self._completed(float(_frame_rms(self._buf)[0]))
+            self._n = 0
+        return i + take
+
+    def _completed(self, rms: float) -> None:
+        self._recent[self._frames % len(self._recent)] = rms
+        self._frames += 1
+        if self._frames >= self.MIN_FRAMES and self._frames % self.EVERY == 0:
+            seen = self._recent[:min(self._frames, len(self._recent))]
+            level = float(np.partition(seen, int(0.95 * (len(seen) - 1)))[int(0.95 * (len(seen) - 1))])
+            want = min(self.max_gain, max(1.0, self.target / max(level, 1e-12)))
+            self.gain = min(want, self.gain * self._rise)
 
 
 class VadState(enum.Enum):
