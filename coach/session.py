@@ -142,7 +142,7 @@ class Session:
         if speak and not self.output.lost:
             audio = self.voice.render(text)
             if len(audio):
-                self.output.play(audio, self.now_s)
+                self._output_play(audio)
                 # The next frames may carry this message back through the microphone.
                 self._mute_until_s = max(self._mute_until_s, self.now_s + len(audio) / SAMPLE_RATE_HZ
                                          + self.settings.audio.coach_tail_s)
@@ -178,7 +178,7 @@ class Session:
         c = self.controls
         if action == "pause":
             c.paused = True
-            self.output.stop(at_s=self.now_s)
+            self._output_stop()
         elif action == "resume":
             c.paused = False
         elif action == "next":
@@ -187,16 +187,30 @@ class Session:
             c.repeat = True
         elif action == "stop":
             c.stop = True
-            self.output.stop(at_s=self.now_s)
+            self._output_stop()
 
     # --- speaking --------------------------------------------------------------------------
+
+    def _output_play(self, audio: np.ndarray) -> None:
+        """Play ``audio`` now, and tell the command listener: it takes the coach's voice
+        out of the microphone, so "coach stop" can be said over it (barge-in)."""
+        self.output.play(audio, self.now_s)
+        heard = getattr(self.listener, "coach_playing", None)
+        if heard is not None:
+            heard(audio, self.now_s)
+
+    def _output_stop(self) -> None:
+        self.output.stop(at_s=self.now_s)
+        cut = getattr(self.listener, "coach_stopped", None)
+        if cut is not None:
+            cut(self.now_s)
 
     def _play(self, audio: np.ndarray, label: str, text: str) -> None:
         self._check_output()
         if self.output.lost:  # nobody hears it, so nothing to wait for or keep out of the mic
             audio = audio[:0]
         if len(audio):
-            self.output.play(audio, self.now_s)
+            self._output_play(audio)
         self._check_output()
         if self.output.lost:  # it failed on this very clip
             audio = audio[:0]
@@ -214,7 +228,7 @@ class Session:
             while self.now_s < end_s:
                 self.pull()
                 if self.controls.paused or (self.controls.stop and not stopping_before):
-                    self.output.stop(at_s=self.now_s)  # barge-in: cut the coach off at once
+                    self._output_stop()  # barge-in: cut the coach off at once
                     self._mute_until_s = self.now_s + self.settings.audio.coach_tail_s
                     break
         finally:

@@ -443,3 +443,97 @@ def test_spoken_repeat_and_stop_steer_a_whole_session(voice, one_round):
     talk = {name: sum(t.talk_s.get(name, 0.0) for t in record.turns) for name in NAMES}
     assert 8.0 <= talk["Alex"] <= 11.5
     assert talk["Sam"] < 0.5
+
+
+BARGE_IN = """
+name = "barge-in"
+description = "a long welcome, one round with a long floor prompt, the closing"
+[[step]]
+kind = "welcome"
+say = "Hello {a} and {b}. Tonight you take turns. One of you shares something real from the day, and the other one listens, without planning a reply, and then says back what they heard."
+[[step]]
+kind = "round"
+speak_s = 60
+reflect_s = 15
+speak = "{speaker}, the floor is yours for a minute. Share one feeling from today, something small is fine, and {listener}, just listen, let them finish, and notice what you feel while you listen."
+reflect = "{listener}, tell {speaker} what you heard."
+[[step]]
+kind = "closing"
+say = "Thank you both."
+"""
+
+
+class EchoingRoom(RoomWithClips):
+    """A RoomWithClips whose microphone also hears the coach: whatever ``output`` plays,
+    80 ms later, through a short reverberant path, 4 dB louder than the partners' voices
+    (a laptop speaker beside its microphone), and cut where the output was stopped."""
+
+    def __init__(self, duration_s: float, output: RecordingOutput, clips=(), seed: int = 0):
+        super().__init__(duration_s, clips=clips, seed=seed)
+        self.output = output
+        rng = np.random.default_rng(11)
+        t = np.arange(int(0.25 * SAMPLE_RATE_HZ)) / SAMPLE_RATE_HZ
+        self.ir = rng.standard_normal(len(t)) * np.exp(-6.9 * t / 0.25) * 0.15
+        self.ir[0] = 1.0
+        self.delay = int(0.08 * SAMPLE_RATE_HZ)
+        self._echoes: dict[int, np.ndarray] = {}
+
+    def _echo(self, i: int, at: int, clip: np.ndarray) -> np.ndarray:
+        if i not in self._echoes:
+            y = np.convolve(clip, self.ir)
+            level = np.sqrt(np.mean(clip[np.abs(clip) > 1e-3] ** 2))
+            self._echoes[i] = (y * 10 ** ((-26 + 4) / 20) / level).astype(np.float32)
+        echo = self._echoes[i]
+        cuts = [int(round(s * SAMPLE_RATE_HZ)) for s in self.output.stops if s is not None and s * SAMPLE_RATE_HZ > at]
+        if cuts:  # stopped: the room still rings for the length of the response
+            echo = echo[:min(cuts) - at + len(self.ir)]
+        return echo
+
+    def frames(self):
+        for frame in super().frames():
+            n0 = int(round(frame.start_s * SAMPLE_RATE_HZ))
+            x = frame.samples
+            for i, (at_s, clip) in enumerate(self.output.clips):
+                a = int(round(at_s * SAMPLE_RATE_HZ)) + self.delay
+                echo = self._echo(i, a - self.delay, clip)
+                lo, hi = max(a, n0), min(a + len(echo), n0 + len(x))
+                if lo < hi:
+                    x = x.copy()
+                    x[lo - n0:hi - n0] += echo[lo - a:hi - a]
+            yield dataclasses.replace(frame, samples=x) if x is not frame.samples else frame
+
+
+@pytest.mark.parametrize("cancel", [True, False])
+def test_coach_stop_said_over_the_coachs_own_voice(voice, tmp_path, cancel):
+    """Barge-in: "coach stop" said while the coach is still talking (its voice 4 dB louder in
+    the microphone than the speaker's) ends the evening within 1.5 s. The listener takes
+    the coach's voice out of the microphone; without that, the command drowns in it."""
+    pytest.importorskip("pocketsphinx")
+    from coach.commands import CommandListener, CommandListenerSettings
+
+    path = tmp_path / "barge-in.toml"
+    path.write_text(BARGE_IN)
+    plan = load_plan(str(path))
+    cfg = settings(silence_end_s=30.0)
+    dry_out = RecordingOutput()
+    dry, _ = make_session(EchoingRoom(300, dry_out), voice, plan=plan, cfg=cfg, output=dry_out)
+    dry.listener = CommandListener()
+    dry_record = dry.run()
+    floor = next(u for u in dry_record.spoken if u.text.endswith("notice what you feel while you listen."))
+    assert floor.duration_s > 8.0
+    stop = _spoken("coach stop")
+    t_stop = floor.t_s + 3.0  # well inside the prompt
+    out = RecordingOutput()
+    session, view = make_session(EchoingRoom(300, out, clips=[(t_stop, stop)]), voice, plan=plan,
+                                 cfg=cfg, output=out)
+    session.listener = CommandListener(CommandListenerSettings() if cancel
+                                       else CommandListenerSettings(echo=None))
+    record = session.run()
+    heard = [m for m in view.messages if m.startswith("heard:")]
+    if not cancel:
+        assert heard == [] and record.partial is False  # the evening ran to its end
+        return
+    assert heard == ["heard: coach stop"]
+    cut = [s for s in out.stops if s is not None and floor.t_s < s < floor.t_s + floor.duration_s]
+    assert cut and t_stop < cut[0] < t_stop + len(stop) / SAMPLE_RATE_HZ + 1.5
+    assert record.partial is True and record.feedback == "Thank you both."
