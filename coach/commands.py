@@ -18,7 +18,7 @@ canceller (``coach.echo``) takes the coach's voice out of what the listener hear
 hops where nobody talks over the coach shut to the speech detector (the residual of the
 coach's voice is still speech to it). scripts/bench_barge_in.py: "coach pause/stop" said
 over a prompt heard 71 % of the time against 0 % without, no false command from the
-prompts alone, 3.3 % of a core while the coach talks.
+prompts alone, 3.5 % of a core while the coach talks.
 """
 
 from __future__ import annotations

@@ -102,6 +102,7 @@ class EchoCanceller:
         win = int(s.track_window_s * SAMPLE_RATE_HZ)
         self._history = np.zeros(win, np.float64)            # the microphone's last window
         self._since_track = 0
+        self._newest: int | None = None                     # start of the newest clip
         self._run = self._hold = 0                          # talk-over blocks in a row; hangover
         self._candidate: float | None = None                # a new delay seen once
         self.delay: float | None = None
@@ -119,6 +120,11 @@ class EchoCanceller:
     def reference(self, audio: np.ndarray, at_s: float) -> None:
         a = max(int(round(at_s * SAMPLE_RATE_HZ)), self._ref_end)  # queued behind the last
         audio = np.asarray(audio, np.float64)
+        # A new prompt may reach the microphone with another delay (the session's backlog
+        # of microphone frames changed): for its first second the delay is looked for in
+        # it alone, four times as often. Not for a chime: its tones repeat at many lags.
+        if len(audio) >= 2 * SAMPLE_RATE_HZ:
+            self._newest = a
         self._clips.append((a, audio))
         self._ref_end = a + len(audio)
         tail = int((self.settings.tail_s + self.settings.max_delay_s) * SAMPLE_RATE_HZ)
@@ -160,11 +166,20 @@ class EchoCanceller:
              -(f + 1) * f * (f - 2) / 2, (f + 1) * f * (f - 1) / 6)
         return c[0] * r[0:n] + c[1] * r[1:n + 1] + c[2] * r[2:n + 2] + c[3] * r[3:n + 3]
 
+    def _fresh(self, end: int) -> bool:
+        """Whether the newest clip's echo has only just begun (its first second)."""
+        if self._newest is None:
+            return False
+        expect = self._newest + (self.delay if self.delay is not None else 0)
+        return self._newest <= end < expect + SAMPLE_RATE_HZ
+
     def _track(self, end: int) -> None:
         """Measure the delay from the last window of microphone and reference (GCC-PHAT)."""
         s = self.settings
         win, lag = len(self._history), int(s.max_delay_s * SAMPLE_RATE_HZ)
         ref = self._ref(end - win - lag, end)
+        if self._fresh(end):  # only the new clip: the old one's echo says nothing of it
+            ref[:max(0, min(len(ref), self._newest - (end - win - lag)))] = 0.0
         if float(np.dot(ref[lag:], ref[lag:])) < 1e-6 * win and float(np.dot(ref, ref)) < 1e-6 * win:
             return
         size = 1 << int(np.ceil(np.log2(win + lag + win)))
@@ -234,7 +249,8 @@ class EchoCanceller:
             return d
         self._history = np.concatenate([self._history[n:], d])
         self._since_track += n
-        if self._since_track >= int(s.track_every_s * SAMPLE_RATE_HZ):
+        every = int(s.track_every_s * SAMPLE_RATE_HZ) // (4 if self._fresh(a + n) else 1)
+        if self._since_track >= every:
             self._since_track = 0
             self._track(a + n)
             self._prune(a)
