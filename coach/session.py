@@ -83,6 +83,7 @@ class Session:
         self.recent_questions = recent_questions or set()
         self.rng = random.Random(seed)
         self.audio_sink = audio_sink
+        self.source = source
         self._frames = iter(source.frames())
         if hasattr(source, "watch"):  # a ResilientSource: hear about device loss and return
             source.watch(self.source_lost, self.source_back, self._stop_requested)
@@ -193,11 +194,13 @@ class Session:
 
     def _output_play(self, audio: np.ndarray) -> None:
         """Play ``audio`` now, and tell the command listener: it takes the coach's voice
-        out of the microphone, so "coach stop" can be said over it (barge-in)."""
+        out of the microphone, so "coach stop" can be said over it (barge-in). The sound
+        starts now in the room, which is ahead of ``now_s`` by the microphone audio not
+        yet taken (a live source's backlog)."""
         self.output.play(audio, self.now_s)
         heard = getattr(self.listener, "coach_playing", None)
         if heard is not None:
-            heard(audio, self.now_s)
+            heard(audio, self.now_s + float(getattr(self.source, "backlog_s", 0.0)))
 
     def _output_stop(self) -> None:
         self.output.stop(at_s=self.now_s)

@@ -244,6 +244,12 @@ class MicSource:
                 pass
             self._stream = None
 
+    @property
+    def backlog_s(self) -> float:
+        """Audio captured but not yet taken by ``frames()`` (seconds): how far the consumer
+        runs behind the microphone."""
+        return self._queue.qsize() * self.block_samples / SAMPLE_RATE_HZ
+
     def frames(self) -> Iterator[Frame]:
         if self._stream is None:
             self.open()
@@ -346,6 +352,11 @@ class ResilientSource:
         self.on_lost = lambda error: None
         self.on_back = lambda: None
         self.should_stop = lambda: False
+
+    @property
+    def backlog_s(self) -> float:
+        """The inner source's backlog (seconds; 0 for sources without one)."""
+        return float(getattr(self.inner, "backlog_s", 0.0))
 
     def watch(self, on_lost, on_back, should_stop) -> None:
         """Called by the session: who to tell when the device goes and comes back."""
