@@ -212,10 +212,9 @@ class CommandListener:
     def _step(self, prob: float) -> list[HeardCommand]:
         s, h = self.settings, self._hop
         self._hop += 1
-        if self._echo_only:
-            if h in self._echo_only:
-                prob = 0.0
-                self._echo_only.discard(h)
+        if h in self._echo_only:  # only the coach's residual echo
+            self._echo_only.discard(h)
+            prob = 0.0
         self._probs.append(prob)
         if prob >= (s.off_threshold if self._start is not None else s.threshold):
             if self._start is None:

@@ -113,7 +113,6 @@ class EchoCanceller:
         self._candidate: float | None = None                # a new delay seen once
         self.delay: float | None = None
         """The tracked output-to-input delay in samples (None until measured)."""
-        self.blocks_processed = 0
         self._flag_buf = np.zeros(0, bool)
         self._block_open = True
         self.open = np.zeros(0, bool)
@@ -194,8 +193,7 @@ class EchoCanceller:
         # The window's mic[k] ~ ref[k + lag - D]: delay D sits at (circular) index D - lag.
         cand = np.concatenate([cc[size - lag:], cc[:1]])  # cand[D] for D = 0..lag
         best = int(np.argmax(cand))
-        self.last_peak = float((cand[best] - cand.mean()) / (cand.std() + 1e-12))
-        if self.last_peak < s.min_peak:
+        if (cand[best] - cand.mean()) / (cand.std() + 1e-12) < s.min_peak:
             return
         frac = 0.0
         if 0 < best < lag:
@@ -262,7 +260,6 @@ class EchoCanceller:
             self._prune(a)
         if self.delay is None:
             return d
-        self.blocks_processed += 1
         ref = self._delayed_ref(a, n)
         spec = np.fft.rfft(np.concatenate([self._prev_ref, ref]))
         self._prev_ref = ref

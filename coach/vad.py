@@ -79,13 +79,13 @@ def _frame_rms(frames: np.ndarray) -> np.ndarray:
 class LevelGain:
     """A causal gain that raises a quiet recording's speech level to a target.
 
-    The level is the 95th percentile (the nearest rank below) of the 100 ms RMS values of the last
-    ``window_s`` (speech, whenever someone talked in at least a twentieth of that time;
-    a single clatter does not set it). The gain for each sample depends only on the
+    The level is the 95th percentile (the nearest rank below) of the 100 ms RMS values of
+    the last ``window_s`` (speech, whenever someone talked in at least a twentieth of that
+    time; a single clatter does not set it). The gain for each sample depends only on the
     frames completed before it, so the result is the same whatever the block sizes
-    pushed. It starts at 1, is re-decided every second once 10 s have been heard (a few seconds of a quiet start
-    would pass for a quiet recording), rises
-    by at most ``rise_db_s`` per second, and never goes below 1.
+    pushed. It starts at 1, is re-decided every second once 10 s have been heard (a few
+    seconds of a quiet start would pass for a quiet recording), rises by at most
+    ``rise_db_s`` per second, and never goes below 1.
     """
 
     FRAME = 1600
@@ -103,30 +103,30 @@ class LevelGain:
 
     def apply(self, x: np.ndarray) -> np.ndarray:
         """``x`` times the gain of each of its samples (``x`` itself while the gain is 1)."""
-        out = np.empty_like(x)
-        raised = self.gain != 1.0
-        i = self._part(x, out, 0)
+        spans: list[tuple[int, int, float]] = []  # (first, end, gain) of x
+        i = self._part(x, 0, spans)
         k = (len(x) - i) // self.FRAME  # whole frames: their RMS at once, the gains in order
         if k:
-            frames = x[i:i + k * self.FRAME].reshape(k, self.FRAME)
-            rms = _frame_rms(frames)
-            gains = np.empty(k, np.float32)
+            rms = _frame_rms(x[i:i + k * self.FRAME].reshape(k, self.FRAME))
             for j in range(k):
-                gains[j] = self.gain
+                spans.append((i + j * self.FRAME, i + (j + 1) * self.FRAME, self.gain))
                 self._completed(float(rms[j]))
-            raised = raised or bool((gains != 1.0).any())
-            out[i:i + k * self.FRAME] = (frames * gains[:, None]).reshape(-1)
             i += k * self.FRAME
-        raised = raised or self.gain != 1.0
-        self._part(x, out, i)
-        return out if raised else x
+        self._part(x, i, spans)
+        if all(g == 1.0 for _, _, g in spans):
+            return x
+        out = x.copy()
+        for lo, hi, g in spans:
+            if g != 1.0:
+                out[lo:hi] *= g
+        return out
 
-    def _part(self, x: np.ndarray, out: np.ndarray, i: int) -> int:
+    def _part(self, x: np.ndarray, i: int, spans: list) -> int:
         """Samples from ``i`` up to the end of the frame in progress (or of ``x``)."""
         if i >= len(x) or (self._n == 0 and len(x) - i >= self.FRAME):
             return i
         take = min(self.FRAME - self._n, len(x) - i)
-        out[i:i + take] = x[i:i + take] * self.gain
+        spans.append((i, i + take, self.gain))
         self._buf[0, self._n:self._n + take] = x[i:i + take]
         self._n += take
         if self._n == self.FRAME:
