@@ -259,6 +259,7 @@ def test_coach_stop_over_the_coachs_own_voice_end_to_end(pulse, tmp_path):
                                 stderr=subprocess.DEVNULL, text=True)
         lines: list[str] = []
         late = None
+        heard = threading.Event()
         timer = threading.Timer(90, proc.kill)  # the plan runs minutes if the command is missed
         timer.start()
         try:
@@ -266,12 +267,20 @@ def test_coach_stop_over_the_coachs_own_voice_end_to_end(pulse, tmp_path):
                 lines.append(line)
                 if "If you need me" in line:
                     # The hint (5.7 s) has just been handed to the speaker; its echo reaches
-                    # the microphone up to a second later. Talk over its middle.
-                    time.sleep(2.5)
-                    subprocess.run(["paplay", "--device=micfeed", str(wav)])
-                    late = threading.Timer(20, proc.kill)  # heard by then, or not at all
+                    # the microphone up to a second later. Talk over its middle, and say it
+                    # once more, as anyone would, if the coach talks on a second after it
+                    # (both times well inside the hint).
+                    def say_stop():
+                        time.sleep(1.8)
+                        subprocess.run(["paplay", "--device=micfeed", str(wav)])
+                        if not heard.wait(1.0):
+                            subprocess.run(["paplay", "--device=micfeed", str(wav)])
+
+                    threading.Thread(target=say_stop, daemon=True).start()
+                    late = threading.Timer(25, proc.kill)  # heard by then, or not at all
                     late.start()
                 if "(heard: coach stop)" in line and late is not None:
+                    heard.set()
                     late.cancel()
             proc.wait(timeout=120)
         finally:
