@@ -11,9 +11,10 @@ By default the garbage loop is off and a verification step takes its place
 and that is accepted only if its acoustic fit is good enough (see ``verify``). Noise
 lowers a true command's fit, so the thresholds are relaxed with the stretch's measured
 SNR. A noisy stretch comes from the listener already denoised by DeepFilterNet3
-(``coach.denoise``) and is decoded by a decoder of its own with its own thresholds; the
-earlier fallback, a second decode after a Wiener gain from the listener's noise
-spectrum (``wiener_enhance``), is off by default. Held-out figures: recall 83/75/38 % at
+(``coach.denoise``) and is decoded by a decoder of its own with its own thresholds. A
+noisy stretch decoded raw (over the coach's own voice, or when the denoiser cannot
+load) keeps the earlier fallback: a second decode after a Wiener gain from the
+listener's noise spectrum (``wiener_enhance``). Held-out figures: recall 83/75/38 % at
 20/10/5 dB against 88/46/12 % with raw audio and the Wiener fallback
 (``RecognizerSettings``); still short of the targets (≥95 % at 10 dB, ≥85 % at 5 dB,
 <1 false/h).
@@ -107,7 +108,8 @@ class RecognizerSettings:
             a little even on stretches both decode alike: compare with care.
 
     Defaults: the bare grammar (no garbage), beam 1e-30, verify on; thresholds
-    -3.1/-4.25 relaxed by 0.06 per dB below 20 dB SNR (at most 0.9); stretches the
+    -3.1/-4.25 relaxed by 0.06 per dB below 20 dB SNR (at most 0.9), and a raw stretch
+    below 12 dB that fails decoded again after a Wiener gain (-3.2/-3.5); stretches the
     listener hands over denoised (below 15 dB) decoded by their own decoder with
     -3.2/-3.5 (relaxed alike) and "coach" of at least 0.2 s, chosen on the tune split by
     an offline sweep of the listener's stretches (kept where distractor and
