@@ -11,7 +11,7 @@ By default the garbage loop is off and a verification step takes its place
 and that is accepted only if its acoustic fit is good enough (see ``verify``). Noise
 lowers a true command's fit, so the thresholds are relaxed with the stretch's measured
 SNR. A noisy stretch comes from the listener already denoised by DeepFilterNet3
-(``coach.denoise``) and is decoded by a decoder of its own with its own thresholds. A
+(``coach.denoise``) and is decoded with a cepstral mean and thresholds of its own. A
 noisy stretch decoded raw (over the coach's own voice, or when the denoiser cannot
 load) keeps the earlier fallback: a second decode after a Wiener gain from the
 listener's noise spectrum (``wiener_enhance``). Held-out figures: recall 83/75/38 % at
@@ -91,7 +91,7 @@ class RecognizerSettings:
             over denoised by DeepFilterNet (``coach.denoise``; the listener's
             ``denoise_below_snr_db``), relaxed with the raw stretch's SNR like the raw
             thresholds. Such a stretch is decoded only denoised, by a decoder of its
-            own (pocketsphinx carries its cepstral mean from one decode to the next, and
+            own cepstral mean (pocketsphinx carries it from one decode to the next, and
             denoised audio has other statistics than raw).
         denoised_min_word_frame_score: ``min_word_frame_score`` for denoised stretches.
         denoised_min_coach_s: ``min_coach_s`` for denoised stretches: the denoiser
@@ -110,7 +110,7 @@ class RecognizerSettings:
     Defaults: the bare grammar (no garbage), beam 1e-30, verify on; thresholds
     -3.1/-4.25 relaxed by 0.06 per dB below 20 dB SNR (at most 0.9), and a raw stretch
     below 12 dB that fails decoded again after a Wiener gain (-3.2/-3.5); stretches the
-    listener hands over denoised (below 15 dB) decoded by their own decoder with
+    listener hands over denoised (below 15 dB) decoded with their own cepstral mean and
     -3.2/-3.5 (relaxed alike) and "coach" of at least 0.2 s, chosen on the tune split by
     an offline sweep of the listener's stretches (kept where distractor and
     tune-conversation false alarms stayed at 0; tune recall 81/79/67 % against 85/65/38 %
@@ -237,7 +237,9 @@ class Recognizer:
         # remove_noise off: its noise estimate needs more lead-in than a 1 s clip has.
         # fsgusefiller on: silences get their own segments, so word times are exact.
         self._decoder = self._new_decoder()
-        self._clean_decoder = None  # for denoised stretches, made on first need
+        # Denoised stretches are decoded with a cepstral mean of their own, swapped in
+        # and out (a second decoder would hold a second copy of the model: ~90 MB).
+        self._clean_cmn: str | None = None
         # Digital silence (a gap in an edited file, a virtual microphone) drives the
         # log-energy features to extremes and no command is heard after it: a fixed
         # one-LSB noise, the same on every call, keeps decoding deterministic.
@@ -250,6 +252,7 @@ class Recognizer:
                        fsgusefiller=self.settings.use_filler, beam=beam, pbeam=beam, wbeam=beam * 1e5)
         d.add_jsgf_string("commands", grammar_text(self.settings))
         d.activate_search("commands")
+        self._initial_cmn = d.get_cmn()
         return d
 
     def recognize(self, samples: np.ndarray, snr_db: float | None = None,
@@ -268,23 +271,26 @@ class Recognizer:
         st = self.settings
         drop = st.threshold_drop(snr_db)
         if clean is not None:
-            if self._clean_decoder is None:
-                self._clean_decoder = self._new_decoder()
-            heard = self._decode(clean, st.denoised_min_frame_score - drop,
-                                 st.denoised_min_word_frame_score - drop, self._clean_decoder,
-                                 st.denoised_min_coach_s)
+            raw_cmn = self._decoder.get_cmn()
+            self._decoder.set_cmn(self._clean_cmn or self._initial_cmn)
+            try:
+                heard = self._decode(clean, st.denoised_min_frame_score - drop,
+                                     st.denoised_min_word_frame_score - drop, st.denoised_min_coach_s)
+            finally:
+                self._clean_cmn = self._decoder.get_cmn()
+                self._decoder.set_cmn(raw_cmn)
             return heard[:3] if heard is not None else None
         heard = self._decode(samples, st.min_frame_score - drop, st.min_word_frame_score - drop)
         if (heard is None and st.enhance_below_snr_db is not None and noise_psd is not None
                 and snr_db is not None and snr_db < st.enhance_below_snr_db):
-            clean = wiener_enhance(samples, noise_psd, st.wiener_floor)
-            heard = self._decode(clean, st.enhanced_min_frame_score, st.enhanced_min_word_frame_score)
+            wiener = wiener_enhance(samples, noise_psd, st.wiener_floor)
+            heard = self._decode(wiener, st.enhanced_min_frame_score, st.enhanced_min_word_frame_score)
         return heard[:3] if heard is not None else None
 
-    def _decode(self, samples: np.ndarray, min_frame: float, min_word: float, decoder=None,
+    def _decode(self, samples: np.ndarray, min_frame: float, min_word: float,
                 min_coach_s: float | None = None) -> tuple[str, float, float, float] | None:
         """(word, start_s, end_s, per-frame score) if the decode passes the checks, else None."""
-        d = decoder or self._decoder
+        d = self._decoder
         x = np.clip(samples, -1.0, 1.0) * 32767
         x += np.resize(self._dither, len(x))
         pcm = np.clip(np.round(x), -32768, 32767).astype("<i2").tobytes()
