@@ -14,8 +14,8 @@ SNR. A noisy stretch comes from the listener already denoised by DeepFilterNet3
 (``coach.denoise``) and is decoded with a cepstral mean and thresholds of its own. A
 noisy stretch decoded raw (over the coach's own voice, or when the denoiser cannot
 load) keeps the earlier fallback: a second decode after a Wiener gain from the
-listener's noise spectrum (``wiener_enhance``). Held-out figures: recall 83/75/38 % at
-20/10/5 dB against 88/46/12 % with raw audio and the Wiener fallback
+listener's noise spectrum (``wiener_enhance``). Held-out figures: recall 80/80/68 % at
+20/10/5 dB against 80/58/28 % with raw audio and the Wiener fallback
 (``RecognizerSettings``); still short of the targets (≥95 % at 10 dB, ≥85 % at 5 dB,
 <1 false/h).
 """
@@ -114,14 +114,16 @@ class RecognizerSettings:
     -3.2/-3.5 (relaxed alike) and "coach" of at least 0.2 s, chosen on the tune split by
     an offline sweep of the listener's stretches (kept where distractor and
     tune-conversation false alarms stayed at 0; tune recall 81/79/67 % against 85/65/38 %
-    for raw decoding). ``scripts/bench_commands.py --split held-out --quick --only
-    "coach (verified|raw audio"`` (24 trials a level, 12 distractors, c01–c12), recall at
-    20/10/5 dB, distractor false alarms, false commands per trial, false/h on c01–c12:
-        this default (DeepFilterNet below 15 dB):  83/75/38 %, 0/12, 0.18, 3.8/h (CPU 4.1 %)
+    for raw decoding). ``scripts/bench_commands.py --split held-out --only
+    "coach (verified|raw audio"`` (5 voices, 60 trials a level, 30 distractors,
+    c01–c12), recall at 20/10/5 dB, distractor false alarms, false commands per trial,
+    false/h on c01–c12:
+        this default (DeepFilterNet below 15 dB):  80/80/68 %, 6/30, 0.21, 3.8/h (CPU 3.2 %)
         previous default, raw audio with the Wiener fallback below 12 dB:
-                                                   88/46/12 %, 3/12, 0.21, 3.8/h (CPU 1.5 %)
-    With kitchen noise added to the conversations at 10 dB the listener uses 6.1 % of a
-    core against 1.6 %. History of the raw-audio settings (one earlier run of
+                                                   80/58/28 %, 6/30, 0.16, 3.8/h (CPU 1.1 %)
+    (``--quick``, 2 voices: 83/75/38 % against 88/46/12 %, distractors 1/12 against 3/12.)
+    With kitchen noise added to the conversations at 10 dB the listener uses 4.8 % of a
+    core against 1.2 %. History of the raw-audio settings (one earlier run of
     ``--only "verified|rec " --recognizer "enhance_below_snr_db=none;..."``):
         raw audio, Wiener fallback below 12 dB:    88/46/17 %, 3/12, 0.21, 3.8/h (CPU 1.5 %)
         without the Wiener fallback:               88/54/4 %,  2/12, 0.11, 15.1/h

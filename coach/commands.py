@@ -10,10 +10,11 @@ dropped. The listener also measures each stretch's SNR against the noise before 
 suppression (DeepFilterNet3, ``coach.denoise``, run only on the stretches decoded), and
 a command whose stretch holds other talk around the two words is dropped. Recall, false
 commands per hour, latency and CPU are measured by scripts/bench_commands.py; the
-targets of issue 5 are not met yet. Held-out quick: recall 83/75/38 % at 20/10/5 dB
-(88/46/12 % decoding the raw audio, in the same run), 0/12 distractors (3/12), 3.8
-false/h on c01–c12 (the same), latency p50 0.24 s; CPU 4.1 % of a core on the corpus
-conversations and 6.1 % with kitchen noise at 10 dB (1.5 / 1.6 % without the denoiser).
+targets of issue 5 are not met yet. Held-out (5 voices, 60 trials a level): recall
+80/80/68 % at 20/10/5 dB against 80/58/28 % decoding the raw audio in the same run,
+distractors 6/30 (the same), 3.8 false/h on c01–c12 (the same), latency p50 0.25 s; CPU
+3.2 % of a core on the corpus conversations and 4.8 % with kitchen noise at 10 dB
+(1.1 / 1.2 % without the denoiser).
 
 Barge-in: the session tells the listener what it plays (``coach_playing``), and an echo
 canceller (``coach.echo``) takes the coach's voice out of what the listener hears, with
