@@ -90,8 +90,8 @@ class RecognizerSettings:
         denoised_min_frame_score: ``min_frame_score`` for a stretch the listener hands
             over denoised by DeepFilterNet (``coach.denoise``; the listener's
             ``denoise_below_snr_db``), relaxed with the raw stretch's SNR like the raw
-            thresholds. Such a stretch is decoded only denoised, by a decoder of its
-            own cepstral mean (pocketsphinx carries it from one decode to the next, and
+            thresholds. Such a stretch is decoded only denoised, with a cepstral mean of
+            its own (pocketsphinx carries the mean from one decode to the next, and
             denoised audio has other statistics than raw).
         denoised_min_word_frame_score: ``min_word_frame_score`` for denoised stretches.
         denoised_min_coach_s: ``min_coach_s`` for denoised stretches: the denoiser
@@ -238,7 +238,14 @@ class Recognizer:
         self.settings = settings or RecognizerSettings()
         # remove_noise off: its noise estimate needs more lead-in than a 1 s clip has.
         # fsgusefiller on: silences get their own segments, so word times are exact.
-        self._decoder = self._new_decoder()
+        ps = import_pocketsphinx()
+        beam = self.settings.beam
+        self._decoder = ps.Decoder(samprate=16000, logfn="/dev/null", remove_noise=False,
+                                   fsgusefiller=self.settings.use_filler, beam=beam, pbeam=beam,
+                                   wbeam=beam * 1e5)
+        self._decoder.add_jsgf_string("commands", grammar_text(self.settings))
+        self._decoder.activate_search("commands")
+        self._initial_cmn = self._decoder.get_cmn()
         # Denoised stretches are decoded with a cepstral mean of their own, swapped in
         # and out (a second decoder would hold a second copy of the model: ~90 MB).
         self._clean_cmn: str | None = None
@@ -246,16 +253,6 @@ class Recognizer:
         # log-energy features to extremes and no command is heard after it: a fixed
         # one-LSB noise, the same on every call, keeps decoding deterministic.
         self._dither = np.random.default_rng(0).standard_normal(4 * 16000) * DITHER_LSB
-
-    def _new_decoder(self):
-        ps = import_pocketsphinx()
-        beam = self.settings.beam
-        d = ps.Decoder(samprate=16000, logfn="/dev/null", remove_noise=False,
-                       fsgusefiller=self.settings.use_filler, beam=beam, pbeam=beam, wbeam=beam * 1e5)
-        d.add_jsgf_string("commands", grammar_text(self.settings))
-        d.activate_search("commands")
-        self._initial_cmn = d.get_cmn()
-        return d
 
     def recognize(self, samples: np.ndarray, snr_db: float | None = None,
                   noise_psd: np.ndarray | None = None,

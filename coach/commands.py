@@ -277,10 +277,7 @@ class CommandListener:
         self.decoded_s += len(audio) / SAMPLE_RATE_HZ
         context, first_hop = self._context(t0)
         snr_db = self._snr_db(context, start_s, end_s)
-        below = self._recognizer.settings.enhance_below_snr_db
         s_dn = self.settings.denoise_below_snr_db
-        noise = self._noise_psd(context, first_hop) if snr_db is not None and below is not None \
-            and snr_db < below else None
         clean = None
         # Over the coach's own voice the "noise" is its residual echo, which is speech
         # and which the denoiser keeps: there the raw audio is decoded (scripts/bench_barge_in.py,
@@ -293,6 +290,9 @@ class CommandListener:
                 clean = self._denoised(t0, len(audio))
             except (CoachError, OSError) as exc:  # decode the raw audio from now on
                 self.denoiser_error = str(exc)
+        below = self._recognizer.settings.enhance_below_snr_db  # the Wiener fallback, raw audio only
+        noise = self._noise_psd(context, first_hop) if clean is None and snr_db is not None \
+            and below is not None and snr_db < below else None
         heard = self._recognizer.recognize(audio, snr_db, noise, clean)
         if heard is None:
             return []

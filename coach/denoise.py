@@ -16,7 +16,7 @@ import os
 import threading
 
 import numpy as np
-from scipy.signal import firwin, lfilter, lfilter_zi
+from scipy.signal import firwin, lfilter
 
 from coach.errors import CoachError
 
@@ -82,8 +82,8 @@ class Denoiser:
         if not self._state:
             raise CoachError("DeepFilterNet could not load its model")
         self._n = int(self._lib.df_get_frame_length(self._state))
-        self._up_zi = lfilter_zi(_TAPS, 1.0) * 0.0
-        self._down_zi = lfilter_zi(_TAPS, 1.0) * 0.0
+        self._up_zi = np.zeros(len(_TAPS) - 1)    # the filters' state: silence before
+        self._down_zi = np.zeros(len(_TAPS) - 1)
         self._in48 = np.zeros(0, np.float32)   # upsampled input not yet a whole model frame
         self._phase = 0                        # 48 kHz samples out so far, mod 3
         # 16 kHz output not yet returned; it starts with a third of a model frame of

@@ -26,6 +26,7 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench_commands import espeak, level, shared_data  # noqa: E402
-from coach.command_grammar import RecognizerSettings  # noqa: E402
+from bench_commands import RAW_AUDIO, espeak, level, shared_data  # noqa: E402
 from coach.commands import CommandListener, CommandListenerSettings  # noqa: E402
 from coach.echo import EchoSettings  # noqa: E402
 from coach.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame  # noqa: E402
@@ -108,10 +108,9 @@ def main() -> None:
     lines = prompts()
     rendered = [voice.render(t) for t in lines]
     welcome = max(rendered[:3], key=len)
-    raw = dict(denoise_below_snr_db=None, recognizer=RecognizerSettings(enhance_below_snr_db=12.0))
     detectors = [("with echo canceller", CommandListenerSettings()),
-                 ("echo canceller, raw audio", CommandListenerSettings(**raw)),
-                 ("without (before)", CommandListenerSettings(echo=None, **raw))]
+                 ("echo canceller, raw audio", RAW_AUDIO),
+                 ("without (before)", replace(RAW_AUDIO, echo=None))]
     if args.echo:
         kw = {k: type(getattr(EchoSettings(), k))(v) for k, v in (i.split("=") for i in args.echo.split(","))}
         detectors.insert(1, (f"echo {args.echo}"[:22], CommandListenerSettings(echo=EchoSettings(**kw))))
@@ -158,9 +157,6 @@ def main() -> None:
             st["false_alone"] += len(alone)
             over_talk, _ = run((echo + talk + noise).astype(np.float32), clips, speaking, settings)
             st["false_talk"] += len(over_talk)
-            if over_talk and os.environ.get("BENCH_DEBUG"):
-                print(f"    {name}: false {[(h.command, h.t_s) for h, _ in over_talk]}, prompt "
-                      f"{t2 / SR:.1f}-{(t2 + len(second)) / SR:.1f} s")
         print(f"  trial {k + 1}/{args.trials}: room {delay:.2f} s / RT60 {rt60} / +{over:.0f} dB / {ppm:+d} ppm, "
               f"'coach {word}' ({VOICES[k % len(VOICES)]})", flush=True)
     print(f"\n{'listener':<22} {'recall':>7} {'late':>5} {'false, coach alone':>19} {'false/h of coach':>17} "

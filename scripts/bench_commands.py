@@ -7,8 +7,9 @@ noises and conversations are split: the "tune" split was used to choose the dete
 settings, the "held-out" split is what the headline figures report. Baselines measured in
 the same run: the listener decoding raw audio, without the neural denoiser, with the
 Wiener fallback ("previous: raw audio, Wiener", the default before it), the verified
-grammar as it was before the SNR-aware checks ("previous: verified, fixed": fixed thresholds -3.2/-4.5, no extra-speech check, no denoised fallback,
-feature state carried between decodes), the garbage-loop default before that (1e-10, no
+grammar as it was before the SNR-aware checks ("previous: verified, fixed": fixed
+thresholds -3.2/-4.5, no extra-speech check, no denoised fallback, feature state
+carried between decodes), the garbage-loop default before that (1e-10, no
 verification), pocketsphinx keyphrase (KWS) mode, and the bare command grammar without
 verification.
 
@@ -44,6 +45,9 @@ BOOL_FIELDS = ("use_filler", "use_garbage", "verify", "fresh_features")
 LISTENER_FIELDS = ("max_extra_speech_s", "noise_context_s", "end_silence_s", "pre_roll_s",
                    "denoise_below_snr_db", "denoise_context_s")
 """--recognizer keys that set CommandListenerSettings rather than RecognizerSettings."""
+RAW_AUDIO = CommandListenerSettings(denoise_below_snr_db=None,
+                                    recognizer=RecognizerSettings(enhance_below_snr_db=12.0))
+"""The listener before the neural denoiser: raw audio, with the Wiener fallback below 12 dB."""
 SPOKEN = ["pause", "resume", "continue", "next", "repeat", "stop"]
 MEANING = {"continue": "resume"}
 DISTRACTORS = ["what's next?", "let's pause for a second", "the coach said to stop",
@@ -185,8 +189,7 @@ def main() -> None:
         lkw = {k: kw.pop(k) for k in list(kw) if k in LISTENER_FIELDS}
         st = CommandListenerSettings(recognizer=RecognizerSettings(**kw), **lkw)
         detectors[f"rec {spec}"] = lambda x, st=st: run_listener(x, st)
-    raw = CommandListenerSettings(denoise_below_snr_db=None, recognizer=RecognizerSettings(enhance_below_snr_db=12.0))
-    detectors["previous: raw audio, Wiener"] = lambda x: run_listener(x, raw)
+    detectors["previous: raw audio, Wiener"] = lambda x: run_listener(x, RAW_AUDIO)
     fixed = CommandListenerSettings(max_extra_speech_s=None, denoise_below_snr_db=None, recognizer=RecognizerSettings(
         min_frame_score=-3.2, min_word_frame_score=-4.5, threshold_per_db=0.0, enhance_below_snr_db=None,
         fresh_features=False))
@@ -242,7 +245,7 @@ def main() -> None:
     noise = mat.noises[0]
     noisy = [c + level(np.resize(noise, len(c)), 10 * np.log10(np.mean(c ** 2)) - 10) for c in conv_audio[:4]]
     cpu_rows = []
-    for name, st in (("coach (verified grammar)", None), ("previous: raw audio, Wiener", raw)):
+    for name, st in (("coach (verified grammar)", None), ("previous: raw audio, Wiener", RAW_AUDIO)):
         t = time.process_time()
         heard = sum(len(run_listener(c, st)) for c in noisy)
         secs = sum(len(c) for c in noisy) / SR
