@@ -6,11 +6,17 @@ each speaker's talk-time error (%), DER with a 0.25 s collar (names fixed by
 enrollment), interjections caught and real-time factor (CPU), for coach and for a
 baseline measured in the same run (webrtcvad mode 2 + nearest mean-MFCC per 1.5 s window).
 
+``--prompts`` adds a copy of each case with a synthetic voice (a coach's prompt, in
+espeak-ng voices coach's synthetic reference was not made from) between turns, three
+times: it should go to nobody, and the line says how much of it went to a partner
+(DER is not scored over it).
+
 Interjections ("ij") are the listener's short turns inside or between the other's long
 turns (see ``interjections``): "ij 40/55%" means 40 % of their reference time was given
 to the person who said them and 55 % to the other one only (the rest: to nobody).
 
-    python scripts/bench_accuracy.py [--data DIR] [--variants] [--walk] [--call] [--only c01,c12] [--no-baseline]
+    python scripts/bench_accuracy.py [--data DIR] [--variants] [--walk] [--call] [--prompts]
+                                     [--only c01,c12] [--no-baseline]
 """
 
 from __future__ import annotations
@@ -86,10 +92,14 @@ def grid(segs, names, dur_s):
     return g
 
 
-def der(ref, hyp, names, dur_s) -> float:
+def der(ref, hyp, names, dur_s, skip=()) -> float:
+    """Diarization error rate (%) with a 0.25 s collar; ``skip``: (start_s, end_s) spans
+    not scored (a synthetic voice, which ``synthetic_given`` scores instead)."""
     r, h = grid(ref, names, dur_s), grid(hyp, names, dur_s)
     n = len(r[names[0]])
     score = np.ones(n, bool)
+    for a, b in skip:
+        score[int(round(a / STEP_S)):int(round(b / STEP_S))] = False
     for a, b, _ in ref:  # no scoring within a collar of a reference boundary
         for t in (a, b):
             score[max(0, int(round((t - COLLAR_S) / STEP_S))):int(round((t + COLLAR_S) / STEP_S))] = False
@@ -249,6 +259,68 @@ def walk_away(root: Path, meta: dict, n_samples: int) -> np.ndarray:
     return mix.astype(np.float32)
 
 
+PROMPT_VOICES = [("en-gb-x-rp", 155, 50), ("en-029", 165, 40), ("en-us-nyc", 145, 60), ("en+f5", 160, 70),
+                 ("en-gb-x-gbclan", 150, 45), ("en+m4", 140, 35)]
+"""Synthetic voices for ``--prompts``: none of them is in coach's synthetic-voice reference
+(scripts/make_voice_reference.py), so the bench does not grade that reference on itself."""
+PROMPT_TEXTS = ["Thank you. Now it's the other person's turn to share.",
+                "Take a breath. When you are ready, say back what you heard.",
+                "One minute left. There's no need to hurry.",
+                "Here is something to talk about: a small moment that made you smile this week."]
+
+
+def with_prompts(x: np.ndarray, ref, rng):
+    """The conversation with a synthetic voice (a coach's prompt) between turns, three times.
+
+    Each prompt goes into a pause between turns, on a bed of the recording's own
+    background (its quietest stretch, repeated), 0.3 s of which lie either side; the
+    prompt's level is the conversation's speech level within ±3 dB. The RTTM is shifted
+    to match. Returns (audio, reference, prompt spans in seconds)."""
+    from coach.tts import espeak_ng
+
+    n = len(x)
+    busy = np.zeros(n // 160 + 1, bool)
+    for a, b, _ in ref:
+        busy[max(0, int(a * 100) - 30):int(b * 100) + 30] = True
+    free = np.flatnonzero(~busy[:len(busy) - 1])
+    if not len(free):
+        return None
+    points = sorted({int(free[np.argmin(np.abs(free - n / 160 * q))]) * 160 for q in (0.25, 0.5, 0.75)})
+    frame_rms = np.sqrt(np.mean(x[:n // 1600 * 1600].reshape(-1, 1600) ** 2, axis=1))
+    q = int(np.argmin(np.convolve(frame_rms, np.ones(5), "valid")))  # the quietest half second
+    bed = x[q * 1600:(q + 5) * 1600]
+    speech_rms = np.sqrt(np.mean(np.concatenate([x[int(a * 16000):int(b * 16000)] for a, b, _ in ref]) ** 2))
+    parts, spans, shifts, last, added = [], [], [], 0, 0
+    for i, at in enumerate(points):
+        voice, rate, pitch = PROMPT_VOICES[int(rng.integers(len(PROMPT_VOICES)))]
+        say = espeak_ng(PROMPT_TEXTS[i % len(PROMPT_TEXTS)], voice, rate + int(rng.integers(-10, 11)), pitch)
+        say = say * (speech_rms * 10 ** (rng.uniform(-3, 3) / 20) / np.sqrt(np.mean(say ** 2) + 1e-12))
+        pad = 4800
+        chunk = np.resize(bed, len(say) + 2 * pad).astype(np.float32)
+        chunk[pad:pad + len(say)] += say.astype(np.float32)
+        parts += [x[last:at], chunk]
+        start = (at + added) / 16000
+        spans.append((start + pad / 16000, start + (pad + len(say)) / 16000))
+        shifts.append((at / 16000, len(chunk) / 16000))
+        added += len(chunk)
+        last = at
+    parts.append(x[last:])
+    moved = [(a + sum(d for t, d in shifts if t <= a), b + sum(d for t, d in shifts if t <= a), w) for a, b, w in ref]
+    return np.concatenate(parts).astype(np.float32), moved, spans
+
+
+def synthetic_given(spans, hyp, names, dur_s) -> tuple[float, float]:
+    """(seconds of synthetic voice, seconds of it given to either partner)."""
+    h = grid(hyp, names, dur_s)
+    partner = h[names[0]] | h[names[1]]
+    total = given = 0.0
+    for a, b in spans:
+        sl = slice(int(round(a / STEP_S)), int(round(b / STEP_S)))
+        total += (sl.stop - sl.start) * STEP_S
+        given += partner[sl].sum() * STEP_S
+    return total, given
+
+
 def _pct(ij: tuple[float, float, float]) -> str:
     total, right, wrong = ij
     if total <= 0:
@@ -275,6 +347,8 @@ def main() -> None:
                     help="add a copy of each conversation where the second person walks away mid-way")
     ap.add_argument("--call", action="store_true",
                     help="add a copy of each case heard through a telephone line, with the enrollments as recorded")
+    ap.add_argument("--prompts", action="store_true",
+                    help="add a copy of each case with a synthetic voice (a coach's prompt) between turns, three times")
     ap.add_argument("--no-baseline", action="store_true")
     args = ap.parse_args()
     root = data_dir(args.data)
@@ -290,17 +364,25 @@ def main() -> None:
         kinds = [None] + (["phone", "reverb", "quiet"] if args.variants else [])
         kinds += ["walk"] if args.walk and "pieces" in case.get("meta", {}) else []
         kinds += ["call"] if args.call else []
+        kinds += ["prompts"] if args.prompts else []
         for kind in kinds:
+            ref_k, dur_k, spans = ref, dur, []
             if kind == "walk":  # enrolled near the microphone; one of them walks away later
                 x, enroll = walk_away(root, case["meta"], len(x0)), enroll0
             elif kind == "call":  # the conversation over a phone line; enrolled in the kitchen
                 x, enroll = variant(x0, "phone"), enroll0
+            elif kind == "prompts":  # a synthetic voice between turns: nobody's talk
+                made = with_prompts(x0, ref, np.random.default_rng(3))
+                if made is None:
+                    continue
+                (x, ref_k, spans), enroll = made, enroll0
+                dur_k = len(x) / 16000
             else:
                 x = x0 if kind is None else variant(x0, kind)
                 # The enrollment is made in the same room: same channel as the conversation.
                 enroll = enroll0 if kind is None else {n: variant(a, kind) for n, a in enroll0.items()}
             label = case["name"] + ("" if kind is None else f"+{kind}")
-            truth = talk(ref, names, dur)
+            truth = talk(ref_k, names, dur_k)
             systems = [("coach", lambda: run_coach(x, enroll, names))]
             if not args.no_baseline:
                 systems.append(("baseline", lambda: (lambda t: (baseline(x, enroll), time.process_time() - t))(time.process_time())))
@@ -310,19 +392,22 @@ def main() -> None:
                 except EnrollmentRefused as exc:  # a variant too quiet to enroll: say so, go on
                     print(f"{label:<16} {sysname:<8} enrollment refused: {exc}", flush=True)
                     continue
-                got = talk(hyp, names, dur)
+                got = talk(hyp, names, dur_k)
                 tot_t, tot_g = sum(truth.values()), sum(got.values())
                 share_err = 100 * abs((got[names[0]] / tot_g if tot_g else 0.5) - truth[names[0]] / tot_t)
                 terr = [100 * (got[n] - truth[n]) / truth[n] for n in names]
                 noise = "running_tap 15 dB" if kind == "walk" else case["noise"]
                 rows.append(dict(case=label, system=sysname, noise=noise, genders=case["genders"],
-                                 ref=ref, names=names, share=share_err, terr_a=terr[0], terr_b=terr[1],
-                                 der=der(ref, hyp, names, dur), rtf=dur / max(cpu, 1e-9),
-                                 ij=interjection_hits(ref, hyp, names, dur)))
+                                 ref=ref_k, names=names, share=share_err, terr_a=terr[0], terr_b=terr[1],
+                                 der=der(ref_k, hyp, names, dur_k, spans), rtf=dur_k / max(cpu, 1e-9),
+                                 ij=interjection_hits(ref_k, hyp, names, dur_k),
+                                 synthetic=synthetic_given(spans, hyp, names, dur_k)))
                 r = rows[-1]
                 print(f"{label:<16} {sysname:<8} {r['noise'][:18]:<18} {r['genders']:<3} share {r['share']:5.1f} pp  "
                       f"talk {r['terr_a']:+6.1f}% {r['terr_b']:+6.1f}%  DER {r['der']:5.1f}%  "
-                      f"ij {_pct(r['ij'])}  RTF {r['rtf']:6.0f}x",
+                      f"ij {_pct(r['ij'])}  RTF {r['rtf']:6.0f}x"
+                      + (f"  synthetic voice given to a partner {r['synthetic'][1]:.1f} of {r['synthetic'][0]:.1f} s"
+                         if spans else ""),
                       flush=True)
     print()
     for sysname in sorted({r["system"] for r in rows}):
@@ -340,6 +425,10 @@ def main() -> None:
                   f"{max(sh):5.1f} pp | |talk err| median {statistics.median(te):5.1f}% worst {max(te):6.1f}% | "
                   f"DER median {statistics.median(de):5.1f}% worst {max(de):5.1f}% | "
                   f"RTF median {statistics.median(r['rtf'] for r in sel):5.0f}x")
+            syn = [sum(r["synthetic"][k] for r in sel) for k in range(2)]
+            if syn[0]:
+                print(f"{sysname:<8} {lab:<10} synthetic voice between turns: {syn[0]:.1f} s, given to a partner "
+                      f"{100 * syn[1] / syn[0]:4.1f}% (worst case {max(r['synthetic'][1] for r in sel):.1f} s)")
             ij = [sum(r["ij"][k] for r in sel) for k in range(3)]
             n_ij = sum(len(interjections(r["ref"], r["names"])) for r in sel)
             print(f"{sysname:<8} {lab:<10} interjections: {n_ij} turns, {ij[0]:.1f} s; given to their speaker "
