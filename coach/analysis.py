@@ -101,16 +101,25 @@ by 20 ms and counts soft word endings) hear the word out."""
 _SYNTHETIC: list = []
 
 
-def synthetic_voice() -> np.ndarray | None:
-    """Log-mel rows of synthetic speech (scripts/make_voice_reference.py), or None."""
+def _synthetic() -> dict:
     if not _SYNTHETIC:
         path = Path(__file__).parent / "models" / "synthetic_voices.npz"
         try:
             with np.load(path) as data:
-                _SYNTHETIC.append(data["logmel"])
-        except (OSError, KeyError, ValueError):
-            _SYNTHETIC.append(None)
+                _SYNTHETIC.append({k: data[k] for k in ("logmel", "dvectors") if k in data.files})
+        except (OSError, ValueError):
+            _SYNTHETIC.append({})
     return _SYNTHETIC[0]
+
+
+def synthetic_voice() -> np.ndarray | None:
+    """Log-mel rows of synthetic speech (scripts/make_voice_reference.py), or None."""
+    return _synthetic().get("logmel")
+
+
+def synthetic_dvectors() -> np.ndarray | None:
+    """(voices, 256) d-vectors of the same synthetic voices, or None."""
+    return _synthetic().get("dvectors")
 
 
 def segments_from_labels(labels: np.ndarray, names: list[str]) -> list[Segment]:
@@ -392,7 +401,7 @@ class Analyzer:
                            np.array([p.dvector for p in profiles]))
             labels = attribute(self._logmel.array()[:n], speech, floor, self._noise,
                                [p.logmel for p in profiles], self._att_settings, windows,
-                               other=synthetic_voice())
+                               other=synthetic_voice(), other_dvectors=synthetic_dvectors())
         else:
             labels = floor_labels(speech, floor)
         return segments_from_labels(labels, self.names)

@@ -10,6 +10,11 @@ learned from the conversation itself, while the names stay fixed by enrollment. 
 pass adds a state for overlapping speech (a model of both voices' summed power), so an
 interjection over the speaker counts for both. The floor holder gets a small prior.
 
+Speech that sounds like a synthetic voice (the coach's own prompts in a recording) is
+given to nobody: by the voice models (a reference of espeak-ng speech heard through the
+recording's noise), and by the d-vector windows, which tell a synthetic voice from the
+enrolled partners far better than spectra do.
+
 A recording made through another channel than the enrollments (a telephone call) is
 recognised by its long-term spectrum: bands one side lacks are left out of the voice
 features, and the voice models are then learned from the recording alone, seeded by the
@@ -64,6 +69,16 @@ class AttributionSettings:
     voice over its partner's model to be given to nobody."""
     other_min_hops: int = 30
     """Stretches shorter than 0.3 s are never given to nobody."""
+    other_dvector_margin: float = 0.15
+    """A d-vector window whose cosine similarity to the nearest synthetic voice exceeds
+    that to the nearer enrolled partner by this much is synthetic speech: it steers no
+    partner's voice, and a stretch it covers for the most part goes to nobody. On the
+    corpus with prompts in six espeak voices the reference does not contain
+    (``bench_accuracy.py --prompts``), prompt windows scored 0.07-0.43 and the partners'
+    own windows reached 0.20 (in noise at 5 dB): so such a stretch also has to sound more
+    like the synthetic voice than like its partner at all (``_sounds_like_other``)."""
+    other_cover: float = 0.5
+    """...the part of a stretch (between pauses) such windows must cover."""
     voice_prior: float = 1.5
     """Per-hop bonus (nats) a confident d-vector match gives its voice."""
     voice_always: bool = True
@@ -240,17 +255,28 @@ def _training_rows(x: np.ndarray, mask: np.ndarray, extra: np.ndarray, rng: np.r
     return np.concatenate([x[rows], extra])
 
 
-def _sounds_like_other(lab, ll_a, ll_b, ll_other, at_pause, s: "AttributionSettings") -> np.ndarray:
-    """Stretches (between pauses) that sound more like the other voice than their label."""
+def _sounds_like_other(lab, ll_a, ll_b, ll_other, at_pause, s: "AttributionSettings",
+                       synthetic: np.ndarray | None = None) -> np.ndarray:
+    """Stretches (between pauses) that sound more like the other voice than their label
+    by ``other_margin``, or at all where windows of synthetic speech (``synthetic``, a bool
+    per speech hop) cover most of them."""
+    out = np.zeros(len(lab), bool)
+    if ll_other is None:
+        return out
     own = np.where(lab == SPEECH_A, ll_a, ll_b)
+    csum = np.r_[0.0, np.cumsum(ll_other - own)]
     edge = np.flatnonzero(at_pause | np.r_[True, np.diff(lab) != 0])
     bounds = np.r_[edge, len(lab)]
-    out = np.zeros(len(lab), bool)
-    gain = ll_other - own
-    csum = np.r_[0.0, np.cumsum(gain)]
     for a, b in zip(bounds[:-1], bounds[1:]):
         if b - a >= s.other_min_hops and (csum[b] - csum[a]) / (b - a) > s.other_margin:
             out[a:b] = True
+    if synthetic is not None:  # stretches between pauses, whatever partner the labels say
+        bounds = np.r_[np.flatnonzero(at_pause), len(lab)]
+        cover = np.r_[0, np.cumsum(synthetic)]
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            if (b - a >= s.other_min_hops and cover[b] - cover[a] >= s.other_cover * (b - a)
+                    and csum[b] - csum[a] > 0):
+                out[a:b] = True
     return out
 
 
@@ -295,7 +321,7 @@ def label_windows(embeddings: np.ndarray, enrolled: np.ndarray, iterations: int 
 def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_logmel: np.ndarray,
               enrollments: list[np.ndarray], settings: AttributionSettings | None = None,
               windows: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-              other: np.ndarray | None = None) -> np.ndarray:
+              other: np.ndarray | None = None, other_dvectors: np.ndarray | None = None) -> np.ndarray:
     """Label every hop: NONE (no speech), SPEECH_A, SPEECH_B or BOTH.
 
     Args:
@@ -309,6 +335,8 @@ def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_l
         other: optional log-mel rows of a voice that is neither partner (synthetic
             speech: the coach's own prompts in a recording); stretches that sound more
             like it than like either partner are given to nobody (OTHER).
+        other_dvectors: optional d-vectors of such voices: windows much nearer them than
+            either partner are theirs (``other_dvector_margin``).
     """
     s = settings or AttributionSettings()
     labels = np.full(len(speech), NONE, np.int8)
@@ -338,6 +366,17 @@ def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_l
     cost = np.where(at_pause, s.switch_at_pause, s.switch_in_speech).astype(np.float32)
     prior = np.where(floor[idx] == 0, s.floor_bonus, np.where(floor[idx] == 1, -s.floor_bonus, 0.0)).astype(np.float32)
     voice = np.zeros(len(speech), np.float32)
+    synthetic = None
+    if windows is not None and len(windows[0]) and other_dvectors is not None and len(other_dvectors):
+        first, emb, enrolled_dvec = windows
+        gap = (emb @ np.asarray(other_dvectors, np.float32).T).max(axis=1) - (emb @ enrolled_dvec.T).max(axis=1)
+        flagged = gap > s.other_dvector_margin
+        if flagged.any():  # synthetic speech: no partner's evidence, and marked for "nobody"
+            synthetic = np.zeros(len(speech), bool)
+            for h in first[flagged].tolist():
+                synthetic[h:h + 160] = True
+            synthetic = synthetic[idx]
+            windows = (first[~flagged], emb[~flagged], enrolled_dvec)
     if windows is not None and len(windows[0]):
         first, emb, enrolled_dvec = windows
         wlab, margin = label_windows(emb, enrolled_dvec)
@@ -364,7 +403,7 @@ def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_l
         ll_a, ll_b = models[0].loglik(x), models[1].loglik(x)
         lab = viterbi2(ll_a - ll_b + prior + (voice if round_ == 0 or s.voice_always else 0.0), cost)
         if ll_other is not None:
-            nobody = _sounds_like_other(lab, ll_a, ll_b, ll_other, at_pause, s)
+            nobody = _sounds_like_other(lab, ll_a, ll_b, ll_other, at_pause, s, synthetic)
         if round_ < s.rounds:
             models = [fit_gmm(_training_rows(x, (lab == i) & ~nobody, enrolled[i], rng), s.components, seed=i)
                       for i in range(2)]

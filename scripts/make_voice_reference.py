@@ -4,7 +4,9 @@ A recording of a session holds the coach's own prompts, and other recordings may
 another synthetic voice between turns: neither partner said them. Attribution compares
 speech with this reference (heard through the recording's noise, like an enrollment)
 and gives what matches it to nobody. Several espeak-ng voices, rates and pitches are
-used, so the reference covers synthetic speech in general, not one variant.
+used, so the reference covers synthetic speech in general, not one variant. The file
+also holds each voice's d-vector (``coach.embedding``): a window of a recording much
+nearer one of them than either enrolled partner is synthetic speech.
 
     python scripts/make_voice_reference.py
 """
@@ -19,6 +21,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from coach.embedding import shared_encoder  # noqa: E402
 from coach.features import clip_log_mel  # noqa: E402
 from coach.tts import espeak_ng  # noqa: E402
 from coach.vad import detect_speech  # noqa: E402
@@ -38,16 +41,19 @@ ROWS_PER_VOICE = 500
 
 def main() -> None:
     rng = np.random.default_rng(0)
-    rows = []
+    rows, voiced = [], []
     for voice, rate, pitch in VOICES:
         audio = np.concatenate([np.concatenate([espeak_ng(s, voice, rate, pitch), np.zeros(4000, np.float32)])
                                 for s in SENTENCES])
         logmel = clip_log_mel(audio)
         speech = detect_speech(audio)[:len(logmel)]
         picked = logmel[speech]
+        hops = np.flatnonzero(speech)
+        voiced.append(audio[(hops[:, None] * 160 + np.arange(160)).ravel().clip(0, len(audio) - 1)])
         rows.append(picked[np.sort(rng.choice(len(picked), min(ROWS_PER_VOICE, len(picked)), replace=False))])
     out = ROOT / "coach" / "models" / "synthetic_voices.npz"
-    np.savez_compressed(out, logmel=np.concatenate(rows).astype(np.float16),
+    dvectors = np.array(shared_encoder().embed_many(voiced), np.float32)
+    np.savez_compressed(out, logmel=np.concatenate(rows).astype(np.float16), dvectors=dvectors,
                         voices=np.array([v for v, _, _ in VOICES]))
     print(f"wrote {out.relative_to(ROOT)}: {sum(len(r) for r in rows)} rows, {out.stat().st_size // 1024} KB")
 
