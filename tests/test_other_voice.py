@@ -71,7 +71,7 @@ def _prompted(shared_data, case: str, voices: list[str]):
 
 
 @pytest.mark.parametrize("case", ["c10", "c11"])
-def test_a_synthetic_voice_unlike_the_reference_goes_to_nobody_in_noise(shared_data, case):
+def test_a_synthetic_voice_unlike_the_reference_goes_to_nobody(shared_data, case):
     # Voices the synthetic reference was not made from; c10 has a running tap 5 dB below
     # the voices, c11 is quiet. Without the d-vector check (the voice models alone) 1.8 s
     # of these 13.4 s went to a partner in one of the two.
