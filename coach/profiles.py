@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from coach.errors import CoachError
-from coach.features import HOP_S, HOP_SAMPLES, clip_log_mel
+from coach.features import HOP_S, clip_log_mel
 from coach.frames import SAMPLE_RATE_HZ
 from coach.paths import data_dir, ensure_private_dir
 
@@ -127,7 +127,7 @@ def enroll_many(clips: list[tuple[str, np.ndarray]]) -> list[VoiceProfile]:
 def _checked_profile(name: str, samples: np.ndarray) -> tuple[VoiceProfile, np.ndarray]:
     """The profile of a clip that passes every check, without its voice embedding, and the
     clip's voiced audio to embed."""
-    from coach.vad import detect_speech
+    from coach.vad import detect_speech, speech_samples
 
     check_name(name)
     x = np.asarray(samples, np.float32)
@@ -150,8 +150,7 @@ def _checked_profile(name: str, samples: np.ndarray) -> tuple[VoiceProfile, np.n
         if snr_db < MIN_SNR_DB:
             raise EnrollmentRefused(f"it is too noisy to learn {name}'s voice — turn off the tap "
                                     "or fan, or move closer, and try again")
-    hops = np.flatnonzero(speech)
-    voiced = x[(hops[:, None] * HOP_SAMPLES + np.arange(HOP_SAMPLES)).ravel().clip(0, len(x) - 1)]
+    voiced = speech_samples(x, speech)
     return VoiceProfile(name=name, logmel=logmel[speech].astype(np.float16),
                         dvector=None, speech_s=speech_s,
                         clip_sha256=hashlib.sha256(x.tobytes()).hexdigest(),

@@ -478,3 +478,10 @@ def detect_speech(samples: np.ndarray, settings: VadSettings | None = None) -> n
     parts = [machine.step_many(detector.push(x[i:i + block])) for i in range(0, len(x), block)]
     parts += [machine.step_many(detector.flush()), machine.flush()]
     return np.concatenate(parts)
+
+
+def speech_samples(samples: np.ndarray, speech: np.ndarray) -> np.ndarray:
+    """The samples of the hops ``speech`` flags (one flag per 10 ms hop), joined; a last
+    partial hop is padded by repeating the final sample."""
+    hops = np.flatnonzero(speech)
+    return samples[(hops[:, None] * HOP_SAMPLES + np.arange(HOP_SAMPLES)).ravel().clip(0, len(samples) - 1)]

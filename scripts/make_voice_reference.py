@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from coach.embedding import shared_encoder  # noqa: E402
 from coach.features import clip_log_mel  # noqa: E402
 from coach.tts import espeak_ng  # noqa: E402
-from coach.vad import detect_speech  # noqa: E402
+from coach.vad import detect_speech, speech_samples  # noqa: E402
 
 VOICES = [("en-us+f3", 150, 50), ("en-us", 140, 40), ("en-gb", 160, 55), ("en+m3", 150, 35),
           ("en+f4", 170, 65), ("en-us+m7", 130, 45), ("en-gb-scotland", 150, 50), ("en+f2", 145, 60)]
@@ -48,8 +48,7 @@ def main() -> None:
         logmel = clip_log_mel(audio)
         speech = detect_speech(audio)[:len(logmel)]
         picked = logmel[speech]
-        hops = np.flatnonzero(speech)
-        voiced.append(audio[(hops[:, None] * 160 + np.arange(160)).ravel().clip(0, len(audio) - 1)])
+        voiced.append(speech_samples(audio, speech))
         rows.append(picked[np.sort(rng.choice(len(picked), min(ROWS_PER_VOICE, len(picked)), replace=False))])
     out = ROOT / "coach" / "models" / "synthetic_voices.npz"
     dvectors = np.array(shared_encoder().embed_many(voiced), np.float32)
