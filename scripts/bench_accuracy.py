@@ -305,7 +305,10 @@ def with_prompts(x: np.ndarray, ref, rng):
         added += len(chunk)
         last = at
     parts.append(x[last:])
-    moved = [(a + sum(d for t, d in shifts if t <= a), b + sum(d for t, d in shifts if t <= a), w) for a, b, w in ref]
+    moved = []
+    for a, b, w in ref:
+        shift = sum(d for t, d in shifts if t <= a)
+        moved.append((a + shift, b + shift, w))
     return np.concatenate(parts).astype(np.float32), moved, spans
 
 
