@@ -75,8 +75,8 @@ class MeasureSettings:
 class CommandSettings:
     enabled: bool = False
     """Listen for spoken commands ("coach pause", "coach next", …). Off by default for now:
-    on the bench the recogniser still mistakes ordinary talk for a command a few times an
-    hour (3.8/h), and a false "stop" would end an evening (see scripts/bench_commands.py)."""
+    on the bench the recogniser still mistakes ordinary talk for a command several times
+    an hour (11/h), and a false "stop" would end an evening (see scripts/bench_commands.py)."""
 
 
 @dataclass(frozen=True)
