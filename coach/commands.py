@@ -11,12 +11,13 @@ suppression (DeepFilterNet3, ``coach.denoise``, run only on the stretches decode
 a command whose stretch holds other talk around the two words is dropped. Recall, false
 commands per hour, latency and CPU are measured by scripts/bench_commands.py; the
 targets of issue 5 are not met yet. Held-out (5 voices, 60 trials a level): recall
-87/85/68 % at 20/10/5 dB against 80/80/68 % with CMUdict's pronunciations alone
-(``command_grammar.EXTRA_PRONUNCIATIONS``) and 92/67/32 % decoding the raw audio, in
-the same run; distractors 7/30 (6/30 with CMUdict alone), 11.3 false/h on c01–c12
-(3 detections; 3.8/h, 1 detection, with CMUdict alone), latency p50 0.25 s; CPU 3.2 %
-of a core on the corpus conversations and about 5 % with kitchen noise at 10 dB
-(1.1 / 1.3 % without the denoiser).
+87/83/60 % at 20/10/5 dB, distractors 3/30, 0.15 false commands per trial, 11.3
+false/h on c01–c12 (3 detections in 16 minutes), latency p50 0.25 s, CPU 3.4 % of a
+core on the corpus conversations and about 5 % with kitchen noise at 10 dB. Without
+the talk check (``RecognizerSettings.min_talk_margin``) 87/85/68 %, 7/30, 0.18, 11.3/h;
+without the added pronunciations as well (``command_grammar.EXTRA_PRONUNCIATIONS``)
+80/80/68 %, 6/30, 0.21, 3.8/h; decoding the raw audio (no denoiser, no talk check)
+92/67/32 %, 7/30, 0.15, 15.1/h at 1.1 % of a core.
 
 Barge-in: the session tells the listener what it plays (``coach_playing``), and an echo
 canceller (``coach.echo``) takes the coach's voice out of what the listener hears, with
