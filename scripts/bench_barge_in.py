@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from bench_commands import RAW_AUDIO, espeak, level, shared_data  # noqa: E402
+from coach.command_grammar import RecognizerSettings  # noqa: E402
 from coach.commands import CommandListener, CommandListenerSettings  # noqa: E402
 from coach.echo import EchoSettings  # noqa: E402
 from coach.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame  # noqa: E402
@@ -109,6 +110,8 @@ def main() -> None:
     rendered = [voice.render(t) for t in lines]
     welcome = max(rendered[:3], key=len)
     detectors = [("with echo canceller", CommandListenerSettings()),
+                 ("echo canceller, no talk check",
+                  CommandListenerSettings(recognizer=RecognizerSettings(min_talk_margin=None))),
                  ("echo canceller, raw audio", RAW_AUDIO),
                  ("without (before)", replace(RAW_AUDIO, echo=None))]
     if args.echo:
@@ -159,11 +162,11 @@ def main() -> None:
             st["false_talk"] += len(over_talk)
         print(f"  trial {k + 1}/{args.trials}: room {delay:.2f} s / RT60 {rt60} / +{over:.0f} dB / {ppm:+d} ppm, "
               f"'coach {word}' ({VOICES[k % len(VOICES)]})", flush=True)
-    print(f"\n{'listener':<22} {'recall':>7} {'late':>5} {'false, coach alone':>19} {'false/h of coach':>17} "
+    print(f"\n{'listener':<30} {'recall':>7} {'late':>5} {'false, coach alone':>19} {'false/h of coach':>17} "
           f"{'false, talked over':>19} {'CPU %core':>10}")
     for name, _ in detectors:
         st = stats[name]
-        print(f"{name:<22} {100 * st['hit'] / args.trials:6.0f}% {st['late']:5d} {st['false_alone']:19d} "
+        print(f"{name:<30} {100 * st['hit'] / args.trials:6.0f}% {st['late']:5d} {st['false_alone']:19d} "
               f"{3600 * st['false_alone'] / max(coach_s, 1e-9):17.1f} {st['false_talk']:19d} "
               f"{100 * st['cpu'] / max(st['audio'], 1e-9):9.1f}%")
     print(f"\n{args.trials} interrupted prompts ({coach_s / 60:.1f} min of the coach's speech); recall: the "
