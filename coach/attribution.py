@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from coach.embedding import PARTIAL_FRAMES as WINDOW_HOPS
 from coach.features import HOP_S, cepstra
 from coach.gmm import Gmm, fit_gmm
 
@@ -374,7 +375,7 @@ def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_l
         if flagged.any():  # synthetic speech: no partner's evidence, and marked for "nobody"
             synthetic = np.zeros(len(speech), bool)
             for h in first[flagged].tolist():
-                synthetic[h:h + 160] = True
+                synthetic[h:h + WINDOW_HOPS] = True
             synthetic = synthetic[idx]
             windows = (first[~flagged], emb[~flagged], enrolled_dvec)
     if windows is not None and len(windows[0]):
@@ -382,7 +383,7 @@ def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_l
         wlab, margin = label_windows(emb, enrolled_dvec)
         for h, lab_, m in zip(first.tolist(), wlab.tolist(), margin.tolist()):
             if m >= s.voice_margin:
-                voice[h:h + 160] += s.voice_prior if lab_ == 0 else -s.voice_prior
+                voice[h:h + WINDOW_HOPS] += s.voice_prior if lab_ == 0 else -s.voice_prior
     voice = voice[idx]
     models = [fit_gmm(e, s.components, seed=i) for i, e in enumerate(enrolled)]
     if bands is not None and min((voice > 0).sum(), (voice < 0).sum()) >= 200:
