@@ -386,23 +386,19 @@ class Recognizer:
         twice."""
         d = self._decoder
         cmn = d.get_cmn()
-        a, b = segs[0].start_frame, segs[-1].end_frame
-        talk = 0.0
         d.activate_search("talk")
         try:
             d.start_utt()
             d.process_raw(pcm, False, True)
             d.end_utt()
             heard = list(d.seg()) if d.hyp() is not None else []
-            for s, lg in zip(heard, self._logs(heard)):
-                n = s.end_frame - s.start_frame + 1
-                shared = min(s.end_frame, b) - max(s.start_frame, a) + 1
-                if shared > 0:
-                    talk += lg * shared / n
         finally:
             d.activate_search("commands")
             d.set_cmn(cmn)
-        if talk == 0.0:  # nothing decoded as talk: nothing competes with the command
+        a, b = segs[0].start_frame, segs[-1].end_frame
+        talk = sum(lg * (min(s.end_frame, b) - max(s.start_frame, a) + 1) / (s.end_frame - s.start_frame + 1)
+                   for s, lg in zip(heard, self._logs(heard)) if min(s.end_frame, b) >= max(s.start_frame, a))
+        if talk == 0.0:  # nothing decoded as talk there: nothing competes with the command
             return math.inf
         return (sum(self._logs(segs)) - talk) / (b - a + 1)
 
