@@ -187,8 +187,6 @@ def main() -> None:
         kw = {k: (None if v == "none" else float(v) if k not in BOOL_FIELDS else v not in ("0", "false"))
               for k, v in (item.split("=") for item in spec.split(","))}
         lkw = {k: kw.pop(k) for k in list(kw) if k in LISTENER_FIELDS}
-        if "extra_pronunciations" in kw:  # only "none" makes sense here: CMUdict alone
-            kw["extra_pronunciations"] = ()
         st = CommandListenerSettings(recognizer=RecognizerSettings(**kw), **lkw)
         detectors[f"rec {spec}"] = lambda x, st=st: run_listener(x, st)
     detectors["previous: raw audio, Wiener"] = lambda x: run_listener(x, RAW_AUDIO)
