@@ -15,6 +15,10 @@ EVEN_WITHIN = 0.07
 CLOSE_WITHIN = 0.15
 """Up to 65/35 is "close to even"; beyond that the words gently name who had more room."""
 
+FINE_APART_S = 10.0
+"""Two talk times at least this far apart are never spoken as the same amount: when the
+rough wording would say both alike, they are said to the nearest 5 seconds."""
+
 TREND_STEP = 0.05
 """A change in balance smaller than 5 points is "about as even", not better or worse."""
 
@@ -48,10 +52,24 @@ def _amount(seconds: float, rough: bool) -> str:
     return f"{q} {whole} and a half minutes" if half else f"{q} {whole} minutes"
 
 
+def _fine_amount(seconds: float, rough: bool) -> str:
+    """Spoken length to the nearest 5 seconds below ten minutes: "about a minute and 40
+    seconds"; for two amounts that ``_amount`` would say the same."""
+    if seconds < 50 or seconds >= 600:
+        return _amount(seconds, rough)
+    whole, rest = divmod(int(5 * round(seconds / 5)), 60)
+    mins = "a minute" if whole == 1 else f"{whole} minutes"
+    return f"{'roughly' if rough else 'about'} {mins}" + (f" and {rest} seconds" if rest else "")
+
+
 def _balance(record: SessionRecord, m: SessionMetrics) -> str:
     a, b = m.partners[:2]
-    said = (f"{a} talked for {_amount(m.talk_s[a], m.rough)} "
-            f"and {b} for {_amount(m.talk_s[b], m.rough)}")
+    amount = _amount
+    if _amount(m.talk_s[a], m.rough) == _amount(m.talk_s[b], m.rough) \
+            and abs(m.talk_s[a] - m.talk_s[b]) >= FINE_APART_S:
+        amount = _fine_amount  # 1:38 and 1:15 are not both "a minute and a half"
+    said = (f"{a} talked for {amount(m.talk_s[a], m.rough)} "
+            f"and {b} for {amount(m.talk_s[b], m.rough)}")
     gap = m.imbalance
     if gap <= EVEN_WITHIN:
         return f"{said}: nicely even tonight."
