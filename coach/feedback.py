@@ -57,9 +57,12 @@ def _fine_amount(seconds: float, rough: bool) -> str:
     seconds"; for two amounts that ``_amount`` would say the same."""
     if seconds < 50 or seconds >= 600:
         return _amount(seconds, rough)
+    q = "roughly" if rough else "about"
     whole, rest = divmod(int(5 * round(seconds / 5)), 60)
+    if whole == 0:
+        return f"{q} {rest} seconds"
     mins = "a minute" if whole == 1 else f"{whole} minutes"
-    return f"{'roughly' if rough else 'about'} {mins}" + (f" and {rest} seconds" if rest else "")
+    return f"{q} {mins}" + (f" and {rest} seconds" if rest else "")
 
 
 def _balance(record: SessionRecord, m: SessionMetrics) -> str:

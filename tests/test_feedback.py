@@ -100,3 +100,6 @@ def test_different_talk_times_are_not_spoken_the_same():
     # Close amounts keep the rough wording.
     first = words(evening(a_talk=72, b_talk=68)).split(". ")[0]
     assert first.startswith("Alex talked for about a minute and a half and Sam for about a minute and a half")
+    # Under a minute it stays in seconds (52 s and 70 s are both "about a minute").
+    first = words(evening(a_talk=32, b_talk=50)).split(". ")[0]
+    assert first.startswith("Alex talked for about 50 seconds and Sam for about a minute and 10 seconds")
