@@ -23,6 +23,10 @@ from coach.frames import SAMPLE_RATE_HZ
 
 SYNTH_TIMEOUT_S = 30.0
 """A long prompt renders in well under 1 s (notes §1: RTF 0.001-0.002); 30 s means hung."""
+SYNTH_ATTEMPTS = 4
+"""pyttsx3 saves tried per utterance (one is lost now and then; see ``_Pyttsx3._save``)."""
+LOST_AFTER_S = 0.5
+"""A save whose file is still only a header this long after "finished" was lost."""
 
 
 def espeak_ng(text: str, voice: str, rate_wpm: int, pitch: int | None = None) -> np.ndarray:
@@ -143,17 +147,26 @@ class _Pyttsx3:
             return self._save(text)
 
     def _save(self, text: str) -> Path:
-        path = Path(self._tmp.name) / f"u{time.monotonic_ns()}.wav"
-        self._done.clear()
-        self._engine.save_to_file(text, str(path))
-        self._engine.runAndWait()
-        deadline = time.monotonic() + SYNTH_TIMEOUT_S
-        while time.monotonic() < deadline:
-            # The driver prints "Audio saved" before it signals, so waiting here also
-            # keeps that print inside the silenced stdout.
-            if self._done.is_set() and _wav_complete(path):
-                return path
-            time.sleep(0.005)
+        # About 1 save in 35 (27 of 1000 here; 2.99, espeak driver) signals "finished" having written only
+        # the WAV header: the utterance was lost. The same text saved again comes out.
+        for _ in range(SYNTH_ATTEMPTS):
+            path = Path(self._tmp.name) / f"u{time.monotonic_ns()}.wav"
+            self._done.clear()
+            self._engine.save_to_file(text, str(path))
+            self._engine.runAndWait()
+            deadline = time.monotonic() + SYNTH_TIMEOUT_S
+            done_at = None
+            while time.monotonic() < deadline:
+                # The driver prints "Audio saved" before it signals, so waiting here also
+                # keeps that print inside the silenced stdout.
+                if self._done.is_set():
+                    if _wav_complete(path):
+                        return path
+                    done_at = done_at or time.monotonic()
+                    if time.monotonic() - done_at > LOST_AFTER_S:
+                        break  # finished, and no audio came: say it again
+                time.sleep(0.005)
+            path.unlink(missing_ok=True)
         raise RuntimeError("pyttsx3 did not finish the file")
 
 
