@@ -67,12 +67,11 @@ def _fine_amount(seconds: float, rough: bool) -> str:
 
 def _balance(record: SessionRecord, m: SessionMetrics) -> str:
     a, b = m.partners[:2]
-    amount = _amount
-    if _amount(m.talk_s[a], m.rough) == _amount(m.talk_s[b], m.rough) \
-            and abs(m.talk_s[a] - m.talk_s[b]) >= FINE_APART_S:
-        amount = _fine_amount  # 1:38 and 1:15 are not both "a minute and a half"
-    said = (f"{a} talked for {amount(m.talk_s[a], m.rough)} "
-            f"and {b} for {amount(m.talk_s[b], m.rough)}")
+    ta, tb = m.talk_s[a], m.talk_s[b]
+    said_a, said_b = _amount(ta, m.rough), _amount(tb, m.rough)
+    if said_a == said_b and abs(ta - tb) >= FINE_APART_S:  # 1:38 and 1:15: not both "a minute and a half"
+        said_a, said_b = _fine_amount(ta, m.rough), _fine_amount(tb, m.rough)
+    said = f"{a} talked for {said_a} and {b} for {said_b}"
     gap = m.imbalance
     if gap <= EVEN_WITHIN:
         return f"{said}: nicely even tonight."

@@ -95,7 +95,7 @@ def test_deterministic_and_short_enough_to_say():
 
 def test_different_talk_times_are_not_spoken_the_same():
     # 98 s and 75 s both round to "a minute and a half"; a listener could not tell them apart.
-    first = words(evening(a_talk=78, b_talk=55))  # plus 20 s of reflecting each.split(". ")[0]
+    first = words(evening(a_talk=78, b_talk=55)).split(". ")[0]  # plus 20 s of reflecting each
     assert first.startswith("Alex talked for about a minute and 40 seconds and Sam for about a minute and 15 seconds")
     # Close amounts keep the rough wording.
     first = words(evening(a_talk=72, b_talk=68)).split(". ")[0]
