@@ -147,8 +147,9 @@ class _Pyttsx3:
             return self._save(text)
 
     def _save(self, text: str) -> Path:
-        # About 1 save in 35 (27 of 1000 here; 2.99, espeak driver) signals "finished" having written only
-        # the WAV header: the utterance was lost. The same text saved again comes out.
+        # About 1 save in 35 (27 of 1000 here; 2.99, espeak driver) signals "finished"
+        # having written only the WAV header: the utterance was lost. The same text saved
+        # again comes out.
         for _ in range(SYNTH_ATTEMPTS):
             path = Path(self._tmp.name) / f"u{time.monotonic_ns()}.wav"
             self._done.clear()
