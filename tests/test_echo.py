@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from coach.echo import EchoCanceller
+from coach.echo import EchoCanceller, EchoSettings
 from coach.frames import SAMPLE_RATE_HZ as SR
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
@@ -75,6 +75,39 @@ def test_a_voice_over_the_coach_stays_and_opens_the_listener():
     talking = (env > 0.3 * env.max())[:len(opened)]
     assert opened[talking].mean() > 0.4  # the listener hears it (55 % of its loud parts when written)...
     assert opened[2 * SR:at - SR // 2].mean() < 0.2  # ...and not the coach's residual before it
+
+
+def test_a_quieter_voice_opens_the_listener_band_by_band_and_noise_does_not():
+    """A partner 6 dB below the coach's echo, with a noise bed 20 dB below it: the voice
+    fills the bands between the coach's harmonics, so the per-band test hears it, where
+    the residual as a whole (the broadband test, once the default) hardly rises."""
+    prompt = _prompt()
+    from coach.tts import espeak_ng
+
+    voice = espeak_ng("coach, stop please, I need a moment", "en-gb+m3", 160)
+    at = 4 * SR
+    echo = _room(prompt, 0.08)
+    near = np.zeros(len(prompt), np.float32)
+    near[at:at + len(voice)] = voice * np.sqrt(np.mean(echo ** 2) / np.mean(voice ** 2)) * 10 ** (-6 / 20)
+    noise = np.random.default_rng(2).standard_normal(len(prompt)) * np.sqrt(np.mean(echo ** 2)) * 0.1
+    mic = (echo + near + noise).astype(np.float32)
+    env = np.sqrt(np.convolve(near ** 2, np.ones(480) / 480, "same"))
+    talking = env > 0.3 * env.max()
+
+    def opened(settings: EchoSettings) -> np.ndarray:
+        aec = EchoCanceller(settings)
+        aec.reference(prompt, 0.0)
+        flags = []
+        for i in range(0, len(mic), 320):
+            aec.process(mic[i:i + 320], i / SR)
+            flags.append(aec.open.copy())
+        return np.concatenate(flags)[settings.block:]
+
+    band, broad = opened(EchoSettings()), opened(EchoSettings(band_talk=None))
+    n = len(band)
+    assert band[talking[:n]].mean() > 0.6  # 77 % of its loud parts when written...
+    assert broad[talking[:n]].mean() < 0.5  # ...against 36 % for the broadband test
+    assert band[2 * SR:at - SR // 2].mean() < 0.05  # the coach's residual alone: 0 % (broadband: 22 %)
 
 
 def test_the_same_whatever_the_frame_size_and_untouched_without_the_coach():
