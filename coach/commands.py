@@ -22,10 +22,11 @@ without the added pronunciations as well (``command_grammar.EXTRA_PRONUNCIATIONS
 Barge-in: the session tells the listener what it plays (``coach_playing``), and an echo
 canceller (``coach.echo``) takes the coach's voice out of what the listener hears, with
 hops where nobody talks over the coach shut to the speech detector (the residual of the
-coach's voice is still speech to it). scripts/bench_barge_in.py: "coach pause/stop" said
-over a prompt heard 67 % of the time against 0 % without, no false command from the
-prompts alone, 1 in 24 prompts talked over by a partner (3 without the talk check),
-3.5 % of a core while the coach talks.
+coach's voice is still speech to it; who talks over it is told band by band).
+scripts/bench_barge_in.py: "coach pause/stop" said over a prompt heard 75 % of the time
+(67 % with the broadband talk-over test before, 0 % without the canceller), no false
+command from the prompts alone, 3 in 24 prompts talked over by a partner (1 with the
+broadband test, 6 without the talk check), 4.9 % of a core while the coach talks.
 """
 
 from __future__ import annotations

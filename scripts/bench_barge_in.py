@@ -6,8 +6,9 @@ louder than the partners at the microphone, a running tap or an exercise bike 20
 below speech. After a first prompt (the evening's welcome, which the echo canceller
 learns from), a second prompt is interrupted 1.5-4 s in by a command in one of the
 held-out voices of ``bench_commands.py``. Three things are measured, for the listener
-with its echo canceller, the same decoding raw audio only (no neural denoiser, as before
-it), and without the canceller (the same run):
+with its echo canceller, the same with the broadband talk-over test (before the
+per-band one), without the talk check, decoding raw audio only (no neural denoiser, as
+before it), and without the canceller (the same run):
 
 - recall: the right command heard within 0.6 s of its start, and in time (1.5 s);
 - false commands while the coach talks alone (per hour of the coach's speech), and
@@ -110,6 +111,8 @@ def main() -> None:
     rendered = [voice.render(t) for t in lines]
     welcome = max(rendered[:3], key=len)
     detectors = [("with echo canceller", CommandListenerSettings()),
+                 ("broadband talk-over (before)",
+                  CommandListenerSettings(echo=EchoSettings(band_talk=None))),
                  ("echo canceller, no talk check",
                   CommandListenerSettings(recognizer=RecognizerSettings(min_talk_margin=None))),
                  ("echo canceller, raw audio", RAW_AUDIO),

@@ -246,8 +246,8 @@ def test_coach_stop_over_the_coachs_own_voice_end_to_end(pulse, tmp_path):
     speaker, which is looped back into the microphone (PulseAudio's module-loopback: a
     laptop's microphone hears its own speaker, here with a sound system's real delay and
     clock drift), and "coach stop" is played into the microphone while the coach is still
-    saying its welcome (19 s here). Over the coach's voice a command is heard about two
-    times in three (scripts/bench_barge_in.py), so, as anyone would, it is said again when
+    saying its welcome (19 s here). Over the coach's voice a command is heard about three
+    times in four (scripts/bench_barge_in.py), so, as anyone would, it is said again when
     the coach talks on, up to three times, all inside the welcome. The first command heard
     must be that "stop" (nothing taken from the coach's own words before it), and the
     evening stops there, with the feedback."""
