@@ -96,7 +96,7 @@ class EchoSettings:
     let it) on 16 simulated prompts with commands and talk over them (4 rooms, a tap or
     a bike 20 dB below, or no noise):
     the listener heard 95 % of the command blocks with no noise and 84 % with it
-    (broadband: 82 % and 71 %), and 4.5 % and 0.7 % of the blocks of the coach's
+    (broadband: 82 % and 71 %), and 6 % and 0.8 % of the blocks of the coach's
     residual alone (9.5 % and 12 %). scripts/bench_barge_in.py (24 prompts): 75 % of the
     commands heard against 67 %; on 48 more (``--seed 7``) 75 % against 67 %. A partner
     talking over the prompts (no command) brought 3 false commands against 1, and 3
