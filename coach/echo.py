@@ -145,6 +145,7 @@ class EchoCanceller:
         self._newest: int | None = None                     # start of the newest clip
         self._run = self._hold = 0                          # talk-over blocks in a row; hangover
         self._band: tuple[np.ndarray, ...] | None = None    # per bin: residual, echo, usual, floor
+        self._bins = slice(int(220 * 2 * n / SAMPLE_RATE_HZ), int(4000 * 2 * n / SAMPLE_RATE_HZ) + 1)
         self._candidate: float | None = None                # a new delay seen once
         self.delay: float | None = None
         """The tracked output-to-input delay in samples (None until measured)."""
@@ -315,14 +316,14 @@ class EchoCanceller:
         self._power = span if self._power is None else s.smoothing * self._power + (1 - s.smoothing) * span
         self._loudest = max(self._loudest, float(self._power.mean()))
         err = np.fft.rfft(np.concatenate([np.zeros(n), e]))
-        mu = self._step(ys, err)
+        mu = self._step(ys, err, y)
         grad = np.conj(self._x) * (mu * err / (self._power + s.regularise * self._loudest + 1e-12))[None, :]
         g = np.fft.irfft(grad, 2 * n, axis=1)
         g[:, n:] = 0.0  # constrained: each partition stays a filter of n taps
         self._w += np.fft.rfft(g, axis=1)
         return e
 
-    def _step(self, y_spec: np.ndarray, e_spec: np.ndarray) -> float:
+    def _step(self, y_spec: np.ndarray, e_spec: np.ndarray, y: np.ndarray) -> float:
         """Step size: fixed while the filter first learns the room, then held back when
         the residual is much larger than usual for the echo predicted (someone talking
         over the coach: their voice is not echo, and must not be learned as the room)."""
@@ -339,7 +340,7 @@ class EchoCanceller:
         # become "usual" while it lasts, while a moved laptop is relearned in seconds.
         a = 0.0 if broad else (0.05 if ratio < self._usual else 0.01)
         self._usual = float(np.exp((1 - a) * np.log(self._usual) + a * np.log(ratio)))
-        talk_over = self._band_talk(y_spec, e_spec) if s.band_talk is not None else broad
+        talk_over = self._band_talk(y, e_spec) if s.band_talk is not None else broad
         self._run = self._run + 1 if talk_over else 0
         if self._run >= s.open_after:
             self._hold = s.open_hold
@@ -352,13 +353,12 @@ class EchoCanceller:
             return s.step * s.band_step
         return s.step * s.double_talk * self._usual / ratio
 
-    def _band_talk(self, y_spec: np.ndarray, e_spec: np.ndarray) -> bool:
-        """The per-band talk-over test (``EchoSettings.band_talk``)."""
-        s, n = self.settings, self.settings.block
-        lo, hi = int(220 * 2 * n / SAMPLE_RATE_HZ), int(4000 * 2 * n / SAMPLE_RATE_HZ) + 1
-        y = np.fft.irfft(y_spec, 2 * n)[n:]  # the predicted echo of this block, as e_spec is
-        ey = np.abs(np.fft.rfft(np.concatenate([np.zeros(n), y]))[lo:hi]) ** 2 + 1e-14
-        ee = np.abs(e_spec[lo:hi]) ** 2 + 1e-14
+    def _band_talk(self, y: np.ndarray, e_spec: np.ndarray) -> bool:
+        """The per-band talk-over test (``EchoSettings.band_talk``), given the block's
+        predicted echo ``y`` and the spectrum of its residual."""
+        s, bins = self.settings, self._bins
+        ey = np.abs(np.fft.rfft(np.concatenate([np.zeros(s.block), y]))[bins]) ** 2 + 1e-14  # as e_spec
+        ee = np.abs(e_spec[bins]) ** 2 + 1e-14
         if self._band is None:
             self._band = (ee, ey, ee / ey, ee)
         res, echo, usual, floor = self._band
