@@ -78,12 +78,45 @@ def test_next_heard_in_quiet(tmp_path, rate):
 
 
 def test_cmudict_alone_takes_next_for_repeat(tmp_path):
-    # Why coach.command_grammar.EXTRA_PRONUNCIATIONS exists.
-    settings = CommandListenerSettings(recognizer=RecognizerSettings(extra_pronunciations=()))
+    # Why coach.command_grammar.EXTRA_PRONUNCIATIONS exists (the syllable check, which
+    # refuses that "repeat", is off here: see the next test).
+    settings = CommandListenerSettings(recognizer=RecognizerSettings(extra_pronunciations=(),
+                                                                     syllable_check=False))
     for rate in (130, 150, 170):
         clip = say(tmp_path, "coach next", "en-us+m7", rate)
         heard = detect_commands(frames_from_array(place([(0.8, clip)], 3.5)), settings)
         assert [h.command for h in heard] == ["repeat"]
+
+
+def test_the_syllable_check_refuses_a_one_syllable_word_heard_as_repeat(tmp_path):
+    # The same mishearing with the syllable check on: "next" has one loud syllable where
+    # "repeat" needs two, so the wrong command is not taken.
+    settings = CommandListenerSettings(recognizer=RecognizerSettings(extra_pronunciations=()))
+    for rate in (130, 150, 170):
+        clip = say(tmp_path, "coach next", "en-us+m7", rate)
+        heard = detect_commands(frames_from_array(place([(0.8, clip)], 3.5)), settings)
+        assert "repeat" not in [h.command for h in heard]
+
+
+def test_syllable_nuclei_counts_bursts_of_voice(tmp_path):
+    # One, two and three vowel-like bursts (a 150 Hz buzz filtered to its harmonics, 20 dB
+    # above a noise floor) separated by near-silence, as pocketsphinx frames see them.
+    from coach.command_grammar import band_energy_db, syllable_nuclei, syllable_range
+
+    rng = np.random.default_rng(0)
+    t = np.arange(int(0.18 * SR)) / SR
+    burst = sum(np.sin(2 * np.pi * 150 * k * t) / k for k in range(1, 15)) * np.hanning(len(t)) * 0.2
+    gap = np.zeros(int(0.08 * SR))
+    for n in (1, 2, 3):
+        x = np.concatenate([gap] + [np.concatenate([burst, gap]) for _ in range(n)])
+        x = x + rng.standard_normal(len(x)) * 0.002
+        energy = band_energy_db(x.astype(np.float32))
+        assert syllable_nuclei(energy, 0, len(energy) - 1, 3.0, 20.0) == n
+    # Only the word's own frames count: the first burst alone.
+    x = np.concatenate([gap, burst, gap, burst, gap]) + rng.standard_normal(len(gap) * 3 + len(burst) * 2) * 0.002
+    energy = band_energy_db(x.astype(np.float32))
+    assert syllable_nuclei(energy, 0, (len(gap) + len(burst)) // 160, 3.0, 20.0) == 1
+    assert syllable_range("continue") == (2, 4) and syllable_range("next") == (1, 2)
 
 
 def test_two_commands_in_one_recording(tmp_path):
