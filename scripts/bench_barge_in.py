@@ -7,7 +7,7 @@ below speech. After a first prompt (the evening's welcome, which the echo cancel
 learns from), a second prompt is interrupted 1.5-4 s in by a command in one of the
 held-out voices of ``bench_commands.py``. Three things are measured, for the listener
 with its echo canceller, the same with the broadband talk-over test (before the
-per-band one), without the talk check, decoding raw audio only (no neural denoiser, as
+per-band one), without the syllable check, without the talk check, decoding raw audio only (no neural denoiser, as
 before it), and without the canceller (the same run):
 
 - recall: the right command heard within 0.6 s of its start, and in time (1.5 s);
@@ -16,7 +16,7 @@ before it), and without the canceller (the same run):
   only acceptable number, since a false "stop" ends the evening;
 - CPU of the listener per second of audio.
 
-    python scripts/bench_barge_in.py [--trials N] [--seed S]
+    python scripts/bench_barge_in.py [--trials N] [--seed S] [--only "with echo|syllable"]
 """
 
 from __future__ import annotations
@@ -101,6 +101,7 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=24, help="interrupted prompts per detector")
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--echo", default="", help='EchoSettings to try beside the default, e.g. "double_talk=6,partitions=24"')
+    ap.add_argument("--only", default="", help='run only detectors whose name contains this (or one of "a|b")')
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
     root = shared_data()
@@ -113,10 +114,14 @@ def main() -> None:
     detectors = [("with echo canceller", CommandListenerSettings()),
                  ("broadband talk-over (before)",
                   CommandListenerSettings(echo=EchoSettings(band_talk=None))),
+                 ("echo canceller, no syllable check",
+                  CommandListenerSettings(recognizer=RecognizerSettings(syllable_check=False))),
                  ("echo canceller, no talk check",
                   CommandListenerSettings(recognizer=RecognizerSettings(min_talk_margin=None))),
                  ("echo canceller, raw audio", RAW_AUDIO),
                  ("without (before)", replace(RAW_AUDIO, echo=None))]
+    if args.only:
+        detectors = [d for d in detectors if any(part in d[0] for part in args.only.split("|"))]
     if args.echo:
         kw = {k: type(getattr(EchoSettings(), k))(v) for k, v in (i.split("=") for i in args.echo.split(","))}
         detectors.insert(1, (f"echo {args.echo}"[:22], CommandListenerSettings(echo=EchoSettings(**kw))))

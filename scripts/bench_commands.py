@@ -5,7 +5,8 @@ through a synthetic room (exponentially decaying noise impulse response), splice
 real conversation from ../shared/data with kitchen noise at 20, 10 and 5 dB. Voices,
 noises and conversations are split: the "tune" split was used to choose the detector's
 settings, the "held-out" split is what the headline figures report. Baselines measured in
-the same run: the listener decoding raw audio, without the neural denoiser, with the
+the same run: the listener without the syllable check ("previous: no syllable check"),
+the listener decoding raw audio, without the neural denoiser, with the
 Wiener fallback ("previous: raw audio, Wiener", the default before it), the verified
 grammar as it was before the SNR-aware checks ("previous: verified, fixed": fixed
 thresholds -3.2/-4.5, no extra-speech check, no denoised fallback, feature state
@@ -41,7 +42,7 @@ from coach.commands import CommandListener, CommandListenerSettings  # noqa: E40
 from coach.frames import SAMPLE_RATE_HZ, frames_from_array  # noqa: E402
 
 SR = SAMPLE_RATE_HZ
-BOOL_FIELDS = ("use_filler", "use_garbage", "verify", "fresh_features")
+BOOL_FIELDS = ("use_filler", "use_garbage", "verify", "fresh_features", "syllable_check")
 LISTENER_FIELDS = ("max_extra_speech_s", "noise_context_s", "end_silence_s", "pre_roll_s",
                    "denoise_below_snr_db", "denoise_context_s")
 """--recognizer keys that set CommandListenerSettings rather than RecognizerSettings."""
@@ -189,6 +190,8 @@ def main() -> None:
         lkw = {k: kw.pop(k) for k in list(kw) if k in LISTENER_FIELDS}
         st = CommandListenerSettings(recognizer=RecognizerSettings(**kw), **lkw)
         detectors[f"rec {spec}"] = lambda x, st=st: run_listener(x, st)
+    no_syllables = CommandListenerSettings(recognizer=RecognizerSettings(syllable_check=False))
+    detectors["previous: no syllable check"] = lambda x: run_listener(x, no_syllables)
     detectors["previous: raw audio, Wiener"] = lambda x: run_listener(x, RAW_AUDIO)
     cmudict = CommandListenerSettings(recognizer=RecognizerSettings(extra_pronunciations=()))
     detectors["previous: CMUdict only"] = lambda x: run_listener(x, cmudict)
