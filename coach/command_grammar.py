@@ -158,6 +158,13 @@ class RecognizerSettings:
             the dip between "re" and "peat". It does not help with the distractors or
             the corpus conversations, where the false commands have plausible
             syllables ("coach, that was nice" heard as "coach next" over "nice").
+            Over the coach's own voice (``recognize(over_speech=True)``) only too few
+            syllables refuse a word: the residual echo adds syllables of its own.
+            scripts/bench_barge_in.py with the full check there: 67 % of the commands
+            heard against 75 % without it, and 1 false command against 3 from a partner
+            talking over the prompts (24 prompts; on 48 more, ``--seed 7``: 71 % against
+            75 %, 1 against 3): true commands were refused for three syllables in "pause" or "stop".
+            With the lower bound alone: 75 % and 3, as without the check.
         nucleus_prominence_db: a syllable nucleus is a peak of the 300-2500 Hz band
             energy (smoothed over 50 ms) that stands this many dB above the dips on
             either side of it...
@@ -393,7 +400,8 @@ class Recognizer:
 
     def recognize(self, samples: np.ndarray, snr_db: float | None = None,
                   noise_psd: np.ndarray | None = None,
-                  clean: np.ndarray | None = None) -> tuple[str, float, float] | None:
+                  clean: np.ndarray | None = None,
+                  over_speech: bool = False) -> tuple[str, float, float] | None:
         """Return (command word, start_s, end_s) within ``samples``, or None.
 
         Only a complete "coach <word>" path counts; a partial ("coach" alone) or a
@@ -402,7 +410,9 @@ class Recognizer:
         with ``noise_psd`` (the noise power per bin of ``power_frames``) a stretch below
         ``enhance_below_snr_db`` is also decoded denoised. ``clean``, the stretch as the
         neural denoiser gives it, is decoded instead of ``samples`` (with the
-        ``denoised_*`` thresholds) when given.
+        ``denoised_*`` thresholds) when given. ``over_speech``: another voice is known to
+        be in the audio (the coach's own, its residual echo), so the syllable check only
+        refuses words with too few syllables: that voice adds syllables of its own.
         """
         st = self.settings
         drop = st.threshold_drop(snr_db)
@@ -411,20 +421,24 @@ class Recognizer:
             self._decoder.set_cmn(self._clean_cmn or self._initial_cmn)
             try:
                 heard = self._decode(clean, st.denoised_min_frame_score - drop,
-                                     st.denoised_min_word_frame_score - drop, st.denoised_min_coach_s)
+                                     st.denoised_min_word_frame_score - drop, st.denoised_min_coach_s,
+                                     over_speech)
             finally:
                 self._clean_cmn = self._decoder.get_cmn()
                 self._decoder.set_cmn(raw_cmn)
             return heard[:3] if heard is not None else None
-        heard = self._decode(samples, st.min_frame_score - drop, st.min_word_frame_score - drop)
+        heard = self._decode(samples, st.min_frame_score - drop, st.min_word_frame_score - drop,
+                             over_speech=over_speech)
         if (heard is None and st.enhance_below_snr_db is not None and noise_psd is not None
                 and snr_db is not None and snr_db < st.enhance_below_snr_db):
             wiener = wiener_enhance(samples, noise_psd, st.wiener_floor)
-            heard = self._decode(wiener, st.enhanced_min_frame_score, st.enhanced_min_word_frame_score)
+            heard = self._decode(wiener, st.enhanced_min_frame_score, st.enhanced_min_word_frame_score,
+                                 over_speech=over_speech)
         return heard[:3] if heard is not None else None
 
     def _decode(self, samples: np.ndarray, min_frame: float, min_word: float,
-                min_coach_s: float | None = None) -> tuple[str, float, float, float] | None:
+                min_coach_s: float | None = None,
+                over_speech: bool = False) -> tuple[str, float, float, float] | None:
         """(word, start_s, end_s, per-frame score) if the decode passes the checks, else None."""
         d = self._decoder
         x = np.clip(samples, -1.0, 1.0) * 32767
@@ -446,7 +460,7 @@ class Recognizer:
         min_coach_s = self.settings.min_coach_s if min_coach_s is None else min_coach_s
         if self.settings.verify and not self._verified(segs, score, min_frame, min_word, min_coach_s):
             return None
-        if self.settings.syllable_check and not self._syllables_fit(samples, segs):
+        if self.settings.syllable_check and not self._syllables_fit(samples, segs, over_speech):
             return None
         if self.settings.min_talk_margin is not None and \
                 self._talk_margin(pcm, segs) < self.settings.min_talk_margin:
@@ -483,14 +497,15 @@ class Recognizer:
         # Segment.ascore is exp() of the log score; it underflows to 0 only for a hopeless fit.
         return [math.log(s.ascore) if s.ascore > 0 else -math.inf for s in segs]
 
-    def _syllables_fit(self, samples: np.ndarray, segs) -> bool:
-        """Whether each word's aligned audio holds about as many syllables as the word."""
+    def _syllables_fit(self, samples: np.ndarray, segs, over_speech: bool = False) -> bool:
+        """Whether each word's aligned audio holds about as many syllables as the word
+        (over another voice: at least as many)."""
         energy = band_energy_db(samples)
         for seg in segs:
             lo, hi = syllable_range(seg.word.split("(")[0])
             n = syllable_nuclei(energy, seg.start_frame, seg.end_frame,
                                 self.settings.nucleus_prominence_db, self.settings.nucleus_range_db)
-            if not lo <= n <= hi:
+            if n < lo or (n > hi and not over_speech):
                 return False
         return True
 
