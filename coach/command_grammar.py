@@ -163,8 +163,9 @@ class RecognizerSettings:
             scripts/bench_barge_in.py with the full check there: 67 % of the commands
             heard against 75 % without it, and 1 false command against 3 from a partner
             talking over the prompts (24 prompts; on 48 more, ``--seed 7``: 71 % against
-            75 %, 1 against 3): true commands were refused for three syllables in "pause" or "stop".
-            With the lower bound alone: 75 % and 3, as without the check.
+            75 %, 1 against 3): true commands were refused for three syllables in
+            "pause" or "stop". With the lower bound alone: 75 % and 3, as without the
+            check.
         nucleus_prominence_db: a syllable nucleus is a peak of the 300-2500 Hz band
             energy (smoothed over 50 ms) that stands this many dB above the dips on
             either side of it...

@@ -7,8 +7,8 @@ below speech. After a first prompt (the evening's welcome, which the echo cancel
 learns from), a second prompt is interrupted 1.5-4 s in by a command in one of the
 held-out voices of ``bench_commands.py``. Three things are measured, for the listener
 with its echo canceller, the same with the broadband talk-over test (before the
-per-band one), without the syllable check, without the talk check, decoding raw audio only (no neural denoiser, as
-before it), and without the canceller (the same run):
+per-band one), without the syllable check, without the talk check, decoding raw audio
+only (no neural denoiser, as before it), and without the canceller (the same run):
 
 - recall: the right command heard within 0.6 s of its start, and in time (1.5 s);
 - false commands while the coach talks alone (per hour of the coach's speech), and

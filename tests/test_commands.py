@@ -113,7 +113,8 @@ def test_syllable_nuclei_counts_bursts_of_voice(tmp_path):
         energy = band_energy_db(x.astype(np.float32))
         assert syllable_nuclei(energy, 0, len(energy) - 1, 3.0, 20.0) == n
     # Only the word's own frames count: the first burst alone.
-    x = np.concatenate([gap, burst, gap, burst, gap]) + rng.standard_normal(len(gap) * 3 + len(burst) * 2) * 0.002
+    x = np.concatenate([gap, burst, gap, burst, gap])
+    x = x + rng.standard_normal(len(x)) * 0.002
     energy = band_energy_db(x.astype(np.float32))
     assert syllable_nuclei(energy, 0, (len(gap) + len(burst)) // 160, 3.0, 20.0) == 1
     assert syllable_range("continue") == (2, 4) and syllable_range("next") == (1, 2)
