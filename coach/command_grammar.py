@@ -149,8 +149,8 @@ class RecognizerSettings:
             compare frames, not their count) pass it. Chosen on the tune split (an
             offline sweep of the listener's captured decodes: of those that passed every
             other check, it refused 10 of the 22 false ones in the trials and none of
-            the 120 true ones), then
-            measured by the bench in one run against the same listener without it:
+            the 120 true ones), then measured by the bench in one run against the same
+            listener without it:
             tune 90/79/60 % against 90/79/60 %, distractors 0/24 both, false commands
             per trial 0.06 against 0.11, conversation false alarms 3 both; held-out
             83/83/60 % against 87/83/60 %, 3/30 both, 0.10 against 0.15, 3 both. The

@@ -114,7 +114,7 @@ def main() -> None:
     detectors = [("with echo canceller", CommandListenerSettings()),
                  ("broadband talk-over (before)",
                   CommandListenerSettings(echo=EchoSettings(band_talk=None))),
-                 ("echo canceller, no syllable check",
+                 ("echo canceller, no syllables",
                   CommandListenerSettings(recognizer=RecognizerSettings(syllable_check=False))),
                  ("echo canceller, no talk check",
                   CommandListenerSettings(recognizer=RecognizerSettings(min_talk_margin=None))),
