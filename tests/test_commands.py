@@ -98,25 +98,30 @@ def test_the_syllable_check_refuses_a_one_syllable_word_heard_as_repeat(tmp_path
         assert "repeat" not in [h.command for h in heard]
 
 
-def test_syllable_nuclei_counts_bursts_of_voice(tmp_path):
-    # One, two and three vowel-like bursts (a 150 Hz buzz filtered to its harmonics, 20 dB
-    # above a noise floor) separated by near-silence, as pocketsphinx frames see them.
-    from coach.command_grammar import band_energy_db, syllable_nuclei, syllable_range
-
-    rng = np.random.default_rng(0)
+def syllables(n: int) -> np.ndarray:
+    """``n`` vowel-like bursts (a 150 Hz buzz with its harmonics, 0.18 s each) between
+    0.08 s of silence, starting and ending with silence."""
     t = np.arange(int(0.18 * SR)) / SR
     burst = sum(np.sin(2 * np.pi * 150 * k * t) / k for k in range(1, 15)) * np.hanning(len(t)) * 0.2
     gap = np.zeros(int(0.08 * SR))
+    return np.concatenate([gap] + [np.concatenate([burst, gap]) for _ in range(n)])
+
+
+def test_syllable_nuclei_counts_bursts_of_voice():
+    # One, two and three bursts, 20 dB above a noise floor, as pocketsphinx frames see them.
+    from coach.command_grammar import band_energy_db, syllable_nuclei, syllable_range
+
+    rng = np.random.default_rng(0)
     for n in (1, 2, 3):
-        x = np.concatenate([gap] + [np.concatenate([burst, gap]) for _ in range(n)])
+        x = syllables(n)
         x = x + rng.standard_normal(len(x)) * 0.002
         energy = band_energy_db(x.astype(np.float32))
         assert syllable_nuclei(energy, 0, len(energy) - 1, 3.0, 20.0) == n
     # Only the word's own frames count: the first burst alone.
-    x = np.concatenate([gap, burst, gap, burst, gap])
+    x = syllables(2)
     x = x + rng.standard_normal(len(x)) * 0.002
     energy = band_energy_db(x.astype(np.float32))
-    assert syllable_nuclei(energy, 0, (len(gap) + len(burst)) // 160, 3.0, 20.0) == 1
+    assert syllable_nuclei(energy, 0, (len(syllables(1)) - int(0.08 * SR)) // 160, 3.0, 20.0) == 1
     assert syllable_range("continue") == (2, 4) and syllable_range("next") == (1, 2)
 
 
@@ -127,11 +132,7 @@ def test_over_another_voice_only_too_few_syllables_refuse_a_word():
 
     from coach.command_grammar import Recognizer
 
-    t = np.arange(int(0.18 * SR)) / SR
-    burst = sum(np.sin(2 * np.pi * 150 * k * t) / k for k in range(1, 15)) * np.hanning(len(t)) * 0.2
-    gap = np.zeros(int(0.08 * SR))
-    one = np.concatenate([gap, burst, gap])
-    three = np.concatenate([gap] + [np.concatenate([burst, gap])] * 3)
+    one, three = syllables(1), syllables(3)
     x = np.concatenate([one, three]).astype(np.float32) + np.random.default_rng(1).standard_normal(
         len(one) + len(three)).astype(np.float32) * 0.002
     split = len(one) // 160
