@@ -112,6 +112,8 @@ def main() -> None:
     rendered = [voice.render(t) for t in lines]
     welcome = max(rendered[:3], key=len)
     detectors = [("with echo canceller", CommandListenerSettings()),
+                 ("echo canceller, no Whisper",
+                  CommandListenerSettings(recognizer=RecognizerSettings(whisper_check=False))),
                  ("broadband talk-over (before)",
                   CommandListenerSettings(echo=EchoSettings(band_talk=None))),
                  ("echo canceller, no syllables",

@@ -78,10 +78,11 @@ def test_next_heard_in_quiet(tmp_path, rate):
 
 
 def test_cmudict_alone_takes_next_for_repeat(tmp_path):
-    # Why coach.command_grammar.EXTRA_PRONUNCIATIONS exists (the syllable check, which
-    # refuses that "repeat", is off here: see the next test).
-    settings = CommandListenerSettings(recognizer=RecognizerSettings(extra_pronunciations=(),
-                                                                     syllable_check=False))
+    # Why coach.command_grammar.EXTRA_PRONUNCIATIONS exists (the syllable check and
+    # Whisper's second opinion, which each refuse that "repeat", are off here: see the
+    # next tests).
+    settings = CommandListenerSettings(recognizer=RecognizerSettings(
+        extra_pronunciations=(), syllable_check=False, whisper_check=False))
     for rate in (130, 150, 170):
         clip = say(tmp_path, "coach next", "en-us+m7", rate)
         heard = detect_commands(frames_from_array(place([(0.8, clip)], 3.5)), settings)
@@ -91,7 +92,19 @@ def test_cmudict_alone_takes_next_for_repeat(tmp_path):
 def test_the_syllable_check_refuses_a_one_syllable_word_heard_as_repeat(tmp_path):
     # The same mishearing with the syllable check on: "next" has one loud syllable where
     # "repeat" needs two, so the wrong command is not taken.
-    settings = CommandListenerSettings(recognizer=RecognizerSettings(extra_pronunciations=()))
+    settings = CommandListenerSettings(recognizer=RecognizerSettings(extra_pronunciations=(),
+                                                                     whisper_check=False))
+    for rate in (130, 150, 170):
+        clip = say(tmp_path, "coach next", "en-us+m7", rate)
+        heard = detect_commands(frames_from_array(place([(0.8, clip)], 3.5)), settings)
+        assert "repeat" not in [h.command for h in heard]
+
+
+def test_whisper_refuses_the_next_that_pocketsphinx_heard_as_repeat(tmp_path):
+    # The same mishearing with the syllable check off and Whisper's second opinion on:
+    # Whisper finds "Coach next." likelier than "Coach repeat.", so "repeat" is refused.
+    settings = CommandListenerSettings(recognizer=RecognizerSettings(extra_pronunciations=(),
+                                                                     syllable_check=False))
     for rate in (130, 150, 170):
         clip = say(tmp_path, "coach next", "en-us+m7", rate)
         heard = detect_commands(frames_from_array(place([(0.8, clip)], 3.5)), settings)
@@ -192,11 +205,14 @@ def _between_talk(shared_data: Path, clip: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("voice", ["en-us", "en-us+m3"])
 def test_whats_next_between_talk_is_not_a_command(tmp_path, shared_data, voice):
     # The bare grammar takes this "what's next?" for "coach next" and its word scores
-    # pass; a loop of everyday words explains it better (min_talk_margin).
+    # pass; a loop of everyday words explains it better (min_talk_margin), and Whisper
+    # writes it down as it was said (whisper_check): each refuses it alone.
     x = _between_talk(shared_data, say(tmp_path, "what's next?", voice, 160))
     assert detect_commands(frames_from_array(x)) == []
-    without = CommandListenerSettings(recognizer=RecognizerSettings(min_talk_margin=None))
-    assert [h.command for h in detect_commands(frames_from_array(x), without)] == ["next"]
+    neither = CommandListenerSettings(recognizer=RecognizerSettings(min_talk_margin=None, whisper_check=False))
+    assert [h.command for h in detect_commands(frames_from_array(x), neither)] == ["next"]
+    whisper_alone = CommandListenerSettings(recognizer=RecognizerSettings(min_talk_margin=None))
+    assert detect_commands(frames_from_array(x), whisper_alone) == []
 
 
 def test_command_between_talk_passes_the_talk_check(tmp_path, shared_data):
