@@ -531,20 +531,21 @@ class Recognizer:
             if not checked():
                 return None
         else:
-            # Accepted when Whisper's gap reaches ``need``, or ``need`` less the slack for
-            # a proposal that passed the checks (only those below the gate score).
+            # Accepted when Whisper's gap reaches ``need``, or ``need - slack`` for a
+            # proposal that passed the checks; one scoring below the gate must pass them.
             audios, snr_db = opinion
             need, slack = st.whisper_gap(snr_db), st.whisper_checked_slack
             if score < st.whisper_gate_score:
                 if not checked():
                     return None
                 need, slack = need - slack, 0.0
-            best = None
+            gaps: list[float] = []
             for audio in audios:  # raw first; the denoised stretch only if still needed
                 g = whisper.gap(audio, words[1])
-                best = g if best is None or (g is not None and g > best) else best
-                if best is not None and best >= need:
+                gaps += [] if g is None else [g]
+                if gaps and max(gaps) >= need:
                     break
+            best = max(gaps, default=None)
             if best is None or best < need - slack or (best < need and not checked()):
                 return None
         start = segs[0].start_frame / self.FRAME_RATE_HZ

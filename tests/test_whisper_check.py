@@ -53,3 +53,50 @@ def test_whisper_writes_down_ordinary_talk_instead(tmp_path, whisper):
     x = place([(0.2, say(tmp_path, "what's next?", "en-us", 160))], 2.0)
     gap = whisper.gap(x, "next")
     assert gap is None or gap < -14.0
+
+
+class FixedOpinion:
+    """Stands in for WhisperCheck: the same gap for any audio (None: another command)."""
+
+    def __init__(self, gap):
+        self.value, self.calls = gap, 0
+
+    def gap(self, x, word):
+        self.calls += 1
+        return self.value
+
+
+@pytest.mark.parametrize("checks_pass,gap,accepted", [
+    (True, -3.0, True),     # both agree
+    (True, -15.0, True),    # checks passed: 6 nats of slack below the -10 asked at 20 dB
+    (True, -17.0, False),   # ...and no more
+    (True, None, False),    # Whisper finds another command likelier
+    (False, -8.0, True),    # Whisper alone overrules the checks...
+    (False, -12.0, False),  # ...only within the gap asked at this SNR
+])
+def test_second_opinion_decides_with_the_checks(tmp_path, checks_pass, gap, accepted):
+    from coach.command_grammar import Recognizer, RecognizerSettings
+
+    x = place([(0.2, say(tmp_path, "coach stop", "en-us", 150))], 1.6)
+    # A proposal that fails the checks: an impossible acoustic threshold (gate off).
+    st = RecognizerSettings() if checks_pass else RecognizerSettings(min_frame_score=0.0, whisper_gate_score=-99.0)
+    r = Recognizer(st)
+    r._whisper = opinion = FixedOpinion(gap)
+    heard = r.recognize(x, snr_db=25.0)
+    assert (heard is not None and heard[0] == "stop") == accepted
+    assert opinion.calls == 1  # the raw stretch only: there is no denoised one
+
+
+def test_the_denoised_stretch_is_heard_when_the_raw_one_falls_short(tmp_path):
+    from coach.command_grammar import Recognizer, RecognizerSettings
+
+    class RawThenClean(FixedOpinion):
+        def gap(self, x, word):
+            self.calls += 1
+            return -30.0 if self.calls == 1 else -2.0
+
+    x = place([(0.2, say(tmp_path, "coach stop", "en-us", 150))], 1.6)
+    r = Recognizer(RecognizerSettings(min_frame_score=0.0, whisper_gate_score=-99.0))
+    r._whisper = opinion = RawThenClean(None)
+    heard = r.recognize(x, snr_db=25.0, clean=x.copy())
+    assert heard is not None and heard[0] == "stop" and opinion.calls == 2
