@@ -80,7 +80,7 @@ def test_next_heard_in_quiet(tmp_path, rate):
 def test_cmudict_alone_takes_next_for_repeat(tmp_path):
     # Why coach.command_grammar.EXTRA_PRONUNCIATIONS exists (the syllable check and
     # Whisper's second opinion, which each refuse that "repeat", are off here: see the
-    # next tests).
+    # next test).
     settings = CommandListenerSettings(recognizer=RecognizerSettings(
         extra_pronunciations=(), syllable_check=False, whisper_check=False))
     for rate in (130, 150, 170):
@@ -89,22 +89,13 @@ def test_cmudict_alone_takes_next_for_repeat(tmp_path):
         assert [h.command for h in heard] == ["repeat"]
 
 
-def test_the_syllable_check_refuses_a_one_syllable_word_heard_as_repeat(tmp_path):
-    # The same mishearing with the syllable check on: "next" has one loud syllable where
-    # "repeat" needs two, so the wrong command is not taken.
-    settings = CommandListenerSettings(recognizer=RecognizerSettings(extra_pronunciations=(),
-                                                                     whisper_check=False))
-    for rate in (130, 150, 170):
-        clip = say(tmp_path, "coach next", "en-us+m7", rate)
-        heard = detect_commands(frames_from_array(place([(0.8, clip)], 3.5)), settings)
-        assert "repeat" not in [h.command for h in heard]
-
-
-def test_whisper_refuses_the_next_that_pocketsphinx_heard_as_repeat(tmp_path):
-    # The same mishearing with the syllable check off and Whisper's second opinion on:
-    # Whisper finds "Coach next." likelier than "Coach repeat.", so "repeat" is refused.
-    settings = CommandListenerSettings(recognizer=RecognizerSettings(extra_pronunciations=(),
-                                                                     syllable_check=False))
+@pytest.mark.parametrize("check", ["syllables", "whisper"])
+def test_each_check_alone_refuses_the_next_heard_as_repeat(tmp_path, check):
+    # The same mishearing with one check on. The syllable check: "next" has one loud
+    # syllable where "repeat" needs two. Whisper's second opinion: it finds "Coach next."
+    # likelier than "Coach repeat.". Either way the wrong command is not taken.
+    settings = CommandListenerSettings(recognizer=RecognizerSettings(
+        extra_pronunciations=(), syllable_check=check == "syllables", whisper_check=check == "whisper"))
     for rate in (130, 150, 170):
         clip = say(tmp_path, "coach next", "en-us+m7", rate)
         heard = detect_commands(frames_from_array(place([(0.8, clip)], 3.5)), settings)
