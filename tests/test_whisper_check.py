@@ -100,3 +100,19 @@ def test_the_denoised_stretch_is_heard_when_the_raw_one_falls_short(tmp_path):
     r._whisper = opinion = RawThenClean(None)
     heard = r.recognize(x, snr_db=25.0, clean=x.copy())
     assert heard is not None and heard[0] == "stop" and opinion.calls == 2
+
+
+def test_whisper_names_the_command_from_the_raw_stretch(tmp_path):
+    # The denoised stretch may sound like a command when the raw one does not: Whisper
+    # reading another command in the raw stretch refuses it, whatever the denoised says.
+    from coach.command_grammar import Recognizer, RecognizerSettings
+
+    class CleanOnly(FixedOpinion):
+        def gap(self, x, word):
+            self.calls += 1
+            return None if self.calls == 1 else 0.0
+
+    x = place([(0.2, say(tmp_path, "coach stop", "en-us", 150))], 1.6)
+    r = Recognizer(RecognizerSettings())
+    r._whisper = opinion = CleanOnly(None)
+    assert r.recognize(x, snr_db=25.0, clean=x.copy()) is None and opinion.calls == 1
