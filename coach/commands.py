@@ -19,8 +19,8 @@ voices, 60 trials a level), with Whisper against without it in the same run: rec
 92/88/75 % against 83/83/60 % at 20/10/5 dB, distractors 0/30 against 3/30, 0.04 against
 0.10 false commands per trial, no detection in 16 minutes of c01–c12 against 3 (11.3/h),
 latency (audio time after the command's end plus the CPU time of the feed() that
-returned it) p50 0.67 s and at most 1.24 s against 0.63 and 1.31 s, CPU 5.2 % of a
-core on the corpus conversations against 3.8 % (7.2 % against 5.7 % with kitchen noise
+returned it) p50 0.70 s and at most 1.35 s against 0.64 and 1.37 s, CPU 5.1 % of a
+core on the corpus conversations against 3.6 % (6.5 % against 5.6 % with kitchen noise
 at 10 dB). Tune split: 92/81/75 % against 90/79/60 %, 0/24 both, 0.00 against 0.06, 0
 against 3. (With Whisper allowed to name the command from the denoised stretch too:
 held-out 92/90/78 %, 1/30, 0.04, 0; tune 0.01 false commands per trial.) Earlier runs, without Whisper: without the syllable check 87/83/60 %, 3/30,
