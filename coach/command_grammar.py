@@ -35,6 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 
 COMMAND_WORDS = ("pause", "resume", "continue", "next", "repeat", "stop")
+MEANING = {"continue": "resume"}
+"""Command words that mean another command; every other word means itself."""
 
 SYLLABLES = {"coach": 1, "pause": 1, "resume": 2, "continue": 3, "next": 1, "repeat": 2, "stop": 1}
 """Syllables of each word as said; ``syllable_range`` allows for a merged or an extra one."""

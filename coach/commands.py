@@ -52,7 +52,7 @@ from typing import Iterable
 
 import numpy as np
 
-from coach.command_grammar import STFT_SIZE, Recognizer, RecognizerSettings, power_frames
+from coach.command_grammar import MEANING, STFT_SIZE, Recognizer, RecognizerSettings, power_frames
 from coach.echo import EchoCanceller, EchoSettings
 from coach.errors import CoachError
 from coach.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame
@@ -325,7 +325,7 @@ class CommandListener:
         t_s, e_s = min(t0 + a_s, max(start_s, t0)), max(t0 + b_s, end_s)
         if t_s < self._last_heard_end_s - 0.1:  # heard already (a joined span)
             return []
-        command = "resume" if word == "continue" else word
+        command = MEANING.get(word, word)
         during = [f for f in picked if f.end_s > t_s and f.start_s < e_s]
         if any(f.coach_speaking for f in during):
             if command not in BARGE_IN_COMMANDS or ("coach", word) in self._echo_words:

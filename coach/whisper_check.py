@@ -22,6 +22,7 @@ import threading
 
 import numpy as np
 
+from coach.command_grammar import MEANING
 from coach.errors import CoachError
 
 SAMPLE_RATE_HZ = 16000
@@ -35,7 +36,6 @@ COACH, COMMA, PERIOD = 16393, 11, 13
 """Token ids of " Coach", "," and "." in Whisper's English vocabulary."""
 WORD_TOKENS = {"pause": 14985, "resume": 15294, "continue": 2555, "next": 1306, "repeat": 9585, "stop": 2245}
 """Token id of each command word with its leading space (" pause"): one token each."""
-MEANING = {"continue": "resume"}
 
 _FORMS = [(word, [COACH, tok, PERIOD, EOT]) for word, tok in WORD_TOKENS.items()] + \
          [(word, [COACH, COMMA, tok, PERIOD, EOT]) for word, tok in WORD_TOKENS.items()]

@@ -134,14 +134,13 @@ def voice_band_truth(root: Path, meta: dict) -> list[tuple[float, float, str]]:
             own = raw.copy()
             for a, b in runs(raw):
                 own[max(0, a - 2):b + 2] = True
-            shift = int(round((piece["dst_start_s"] - piece["src_start_s"]) * 100))
-            c0 = int(round(piece["dst_speech_start_s"] * 100)) - shift
-            c1 = int(round(piece["dst_speech_end_s"] * 100)) - shift
-            act[c0 + shift:c1 + shift] |= own[c0:c1]
+            shift = int(round((piece["dst_start_s"] - piece["src_start_s"]) * 100))  # source cell -> cell
+            a, b = (int(round(piece[k] * 100)) for k in ("dst_speech_start_s", "dst_speech_end_s"))
+            act[a:b] |= own[a - shift:b - shift]
         spans = runs(act)
-        for (a0, b0), (a1, _) in zip(spans[:-1], spans[1:]):
-            if a1 - b0 < 25:
-                act[b0:a1] = True
+        for (_, end), (start, _) in zip(spans[:-1], spans[1:]):
+            if start - end < 25:
+                act[end:start] = True
         out += [(a / 100, b / 100, name) for a, b in runs(act)]
     return out
 

@@ -38,7 +38,7 @@ import soundfile as sf
 from scipy.signal import fftconvolve, resample_poly
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from coach.command_grammar import RecognizerSettings  # noqa: E402
+from coach.command_grammar import MEANING, RecognizerSettings  # noqa: E402
 from coach.commands import CommandListener, CommandListenerSettings  # noqa: E402
 from coach.frames import SAMPLE_RATE_HZ, frames_from_array  # noqa: E402
 
@@ -52,7 +52,6 @@ RAW_AUDIO = CommandListenerSettings(denoise_below_snr_db=None,
                                                                   whisper_check=False))
 """The listener before the neural denoiser: raw audio, with the Wiener fallback below 12 dB."""
 SPOKEN = ["pause", "resume", "continue", "next", "repeat", "stop"]
-MEANING = {"continue": "resume"}
 DISTRACTORS = ["what's next?", "let's pause for a second", "the coach said to stop",
                "I'll repeat that", "coach, that was nice", "next time let's continue"]
 SPLITS = {
