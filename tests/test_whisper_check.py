@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.whisper_check import _FORMS, _MEL, EOT, WhisperCheck, log_mel
+from coach.whisper_check import _FORMS, _MEL, EOT, Judgement, WhisperCheck, log_mel, transcript_words
 from test_commands import place, say
 
 SR = 16000
@@ -56,14 +56,19 @@ def test_whisper_writes_down_ordinary_talk_instead(tmp_path, whisper):
 
 
 class FixedOpinion:
-    """Stands in for WhisperCheck: the same gap for any audio (None: another command)."""
+    """Stands in for WhisperCheck: reads "Coach stop." ``gap`` nats behind its own
+    transcript ``heard`` in any audio (None: another command, far behind)."""
 
-    def __init__(self, gap):
-        self.value, self.calls = gap, 0
+    def __init__(self, gap, heard=("go", "top")):
+        self.value, self.heard, self.calls = gap, heard, 0
 
     def gap(self, x, word):
-        self.calls += 1
         return self.value
+
+    def judge(self, x):
+        self.calls += 1
+        g = self.gap(x, "stop")
+        return Judgement("stop", g, self.heard) if g is not None else Judgement("pause", -30.0, self.heard)
 
 
 @pytest.mark.parametrize("checks_pass,gap,accepted", [
@@ -92,7 +97,6 @@ def test_the_denoised_stretch_is_heard_when_the_raw_one_falls_short(tmp_path):
 
     class RawThenClean(FixedOpinion):
         def gap(self, x, word):
-            self.calls += 1
             return -30.0 if self.calls == 1 else -2.0
 
     x = place([(0.2, say(tmp_path, "coach stop", "en-us", 150))], 1.6)
@@ -102,6 +106,23 @@ def test_the_denoised_stretch_is_heard_when_the_raw_one_falls_short(tmp_path):
     assert heard is not None and heard[0] == "stop" and opinion.calls == 2
 
 
+def test_only_the_raw_stretch_gets_the_checks_slack(tmp_path):
+    # The checks pass; the denoised stretch is 13 nats behind where 10 are asked, within
+    # the 6 of slack, but denoising can make talk sound like a command: refused.
+    from coach.command_grammar import Recognizer, RecognizerSettings
+
+    class RawFarCleanNear(FixedOpinion):
+        def gap(self, x, word):
+            return -30.0 if self.calls == 1 else -13.0
+
+    x = place([(0.2, say(tmp_path, "coach stop", "en-us", 150))], 1.6)
+    r = Recognizer(RecognizerSettings())
+    r._whisper = opinion = RawFarCleanNear(None)
+    assert r.recognize(x, snr_db=25.0, clean=x.copy()) is None and opinion.calls == 2
+    r._whisper = FixedOpinion(-13.0)  # the same gap in the raw stretch: within the slack
+    assert r.recognize(x, snr_db=25.0)[0] == "stop"
+
+
 def test_whisper_names_the_command_from_the_raw_stretch(tmp_path):
     # The denoised stretch may sound like a command when the raw one does not: Whisper
     # reading another command in the raw stretch refuses it, whatever the denoised says.
@@ -109,10 +130,61 @@ def test_whisper_names_the_command_from_the_raw_stretch(tmp_path):
 
     class CleanOnly(FixedOpinion):
         def gap(self, x, word):
-            self.calls += 1
             return None if self.calls == 1 else 0.0
 
     x = place([(0.2, say(tmp_path, "coach stop", "en-us", 150))], 1.6)
     r = Recognizer(RecognizerSettings())
     r._whisper = opinion = CleanOnly(None)
     assert r.recognize(x, snr_db=25.0, clean=x.copy()) is None and opinion.calls == 1
+
+
+class OtherCommand(FixedOpinion):
+    """Stands in for WhisperCheck: reads ``command`` ``gap`` nats behind its own transcript
+    of ``words`` words."""
+
+    def __init__(self, command, gap, words):
+        super().__init__(gap, ("go", "to", "the", "call", "now", "please")[:words])
+        self.command = command
+
+    def judge(self, x):
+        self.calls += 1
+        return Judgement(self.command, self.value, self.heard)
+
+
+@pytest.mark.parametrize("gap,words,gate,heard", [
+    (-3.0, 2, -4.6, "pause"),   # Whisper is sure of another command: that one
+    (-3.0, 4, -4.6, "pause"),   # ...misheard as up to four words ("Go to the call.")
+    (-3.0, 6, -4.6, None),      # it reads a sentence: talk
+    (-9.0, 2, -4.6, None),      # it is not sure enough
+    (-3.0, 2, 0.0, None),       # pocketsphinx's proposal is below the gate
+])
+def test_whisper_names_another_command_when_sure(tmp_path, gap, words, gate, heard):
+    from coach.command_grammar import Recognizer, RecognizerSettings
+
+    x = place([(0.2, say(tmp_path, "coach stop", "en-us", 150))], 1.6)
+    r = Recognizer(RecognizerSettings(whisper_gate_score=gate))
+    r._whisper = opinion = OtherCommand("pause", gap, words)
+    got = r.recognize(x, snr_db=25.0)
+    assert (got[0] if got else None) == heard
+    assert opinion.calls == 1
+
+
+def test_transcript_words_read_the_vocabulary():
+    # " I'm not going." and " Coach, stop." in tiny.en's tokens
+    assert transcript_words([314, 1101, 407, 1016, 13]) == ("i'm", "not", "going")
+    assert transcript_words([16393, 11, 2245, 13]) == ("coach", "stop")
+    assert transcript_words([]) == ()
+
+
+@pytest.mark.parametrize("heard,accepted", [
+    (("go", "top"), True),    # noise at 5 dB: 13 nats behind is within the 14 allowed
+    (("what's", "stop"), False),  # Whisper wrote "stop" itself: it heard clearly, 10 allowed
+])
+def test_no_allowance_for_noise_where_whisper_wrote_the_word(tmp_path, heard, accepted):
+    from coach.command_grammar import Recognizer, RecognizerSettings
+
+    x = place([(0.2, say(tmp_path, "coach stop", "en-us", 150))], 1.6)
+    r = Recognizer(RecognizerSettings(min_frame_score=0.0, whisper_gate_score=-99.0))  # checks fail
+    r._whisper = FixedOpinion(-13.0, heard)
+    heard_cmd = r.recognize(x, snr_db=5.0)
+    assert (heard_cmd is not None and heard_cmd[0] == "stop") == accepted
