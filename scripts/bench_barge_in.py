@@ -112,6 +112,9 @@ def main() -> None:
     rendered = [voice.render(t) for t in lines]
     welcome = max(rendered[:3], key=len)
     detectors = [("with echo canceller", CommandListenerSettings()),
+                 ("hysteresis cut (before)",
+                  CommandListenerSettings(off_threshold=0.35, end_silence_s=0.15, recognizer=RecognizerSettings(
+                      whisper_override_gap=None, whisper_max_words=99, whisper_word_cost=0.0))),
                  ("echo canceller, no Whisper",
                   CommandListenerSettings(recognizer=RecognizerSettings(whisper_check=False))),
                  ("broadband talk-over (before)",

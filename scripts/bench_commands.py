@@ -5,8 +5,10 @@ through a synthetic room (exponentially decaying noise impulse response), splice
 real conversation from ../shared/data with kitchen noise at 20, 10 and 5 dB. Voices,
 noises and conversations are split: the "tune" split was used to choose the detector's
 settings, the "held-out" split is what the headline figures report. Baselines measured in
-the same run: the listener without Whisper's second opinion ("previous: no Whisper
-check"), and also without the syllable check ("previous: no syllable check"),
+the same run: the listener cutting speech with hysteresis as before and taking only
+commands Whisper agrees with ("hysteresis cut, agree only": off threshold 0.35, 0.15 s
+pause, no ``whisper_override_gap``, no word count), the listener without Whisper's
+second opinion ("previous: no Whisper check"), and also without the syllable check ("previous: no syllable check"),
 the listener decoding raw audio, without the neural denoiser, with the
 Wiener fallback ("previous: raw audio, Wiener", the default before it), the verified
 grammar as it was before the SNR-aware checks ("previous: verified, fixed": fixed
@@ -45,7 +47,8 @@ from coach.frames import SAMPLE_RATE_HZ, frames_from_array  # noqa: E402
 SR = SAMPLE_RATE_HZ
 BOOL_FIELDS = ("use_filler", "use_garbage", "verify", "fresh_features", "syllable_check", "whisper_check")
 LISTENER_FIELDS = ("max_extra_speech_s", "noise_context_s", "end_silence_s", "pre_roll_s",
-                   "denoise_below_snr_db", "denoise_context_s")
+                   "denoise_below_snr_db", "denoise_context_s", "threshold", "off_threshold",
+                   "min_speech_s", "max_command_s", "join_gap_s")
 """--recognizer keys that set CommandListenerSettings rather than RecognizerSettings."""
 RAW_AUDIO = CommandListenerSettings(denoise_below_snr_db=None,
                                     recognizer=RecognizerSettings(enhance_below_snr_db=12.0,
@@ -194,6 +197,9 @@ def main() -> None:
         lkw = {k: kw.pop(k) for k in list(kw) if k in LISTENER_FIELDS}
         st = CommandListenerSettings(recognizer=RecognizerSettings(**kw), **lkw)
         detectors[f"rec {spec}"] = lambda x, st=st: run_listener(x, st)
+    hysteresis = CommandListenerSettings(off_threshold=0.35, end_silence_s=0.15, recognizer=RecognizerSettings(
+        whisper_override_gap=None, whisper_max_words=99, whisper_word_cost=0.0))
+    detectors["hysteresis cut, agree only"] = lambda x: run_listener(x, hysteresis)
     no_whisper = CommandListenerSettings(recognizer=RecognizerSettings(whisper_check=False))
     detectors["previous: no Whisper check"] = lambda x: run_listener(x, no_whisper)
     no_syllables = CommandListenerSettings(recognizer=RecognizerSettings(syllable_check=False,

@@ -213,6 +213,25 @@ def test_command_between_talk_passes_the_talk_check(tmp_path, shared_data):
     assert abs(heard[0].t_s - 4.5) <= 0.3
 
 
+def test_command_a_quarter_second_after_talk_is_cut_on_its_own(tmp_path, shared_data):
+    # Talk broken off mid-phrase (c02 at 12.7 s), 0.25 s of quiet, "coach stop", dishes
+    # 10 dB below it. Silero's probability falls slowly after the talk: with hysteresis
+    # (0.35) and a 0.15 s pause the gap was bridged, the stretch grew too long to be a
+    # command and was never decoded.
+    conv = read_audio(shared_data / "conversations" / "c02" / "c02.wav")
+    noise = read_audio(shared_data / "noise" / "doing_the_dishes_60s.wav")
+    clip = say(tmp_path, "coach stop", "en-us", 160)
+    clip = clip * (10 ** (-26 / 20) / np.sqrt(np.mean(clip ** 2)))
+    cut = int(12.7 * SR)
+    x = np.concatenate([conv[cut - 4 * SR:cut], np.zeros(SR // 4, np.float32), clip,
+                        np.zeros(SR // 2, np.float32), conv[cut:cut + 3 * SR]])
+    x = x + noise[:len(x)] * np.sqrt(np.mean(clip ** 2) / np.mean(noise[:len(x)] ** 2) / 10)
+    heard = detect_commands(frames_from_array(x.astype(np.float32)))
+    assert [(h.command, round(h.t_s)) for h in heard] == [("stop", 4)]
+    hysteresis = CommandListenerSettings(off_threshold=0.35, end_silence_s=0.15)
+    assert detect_commands(frames_from_array(x.astype(np.float32)), hysteresis) == []
+
+
 def _frames_speaking(x: np.ndarray, speaking: bool):
     for f in frames_from_array(x):
         yield Frame(f.samples, f.start_s, coach_speaking=speaking)
