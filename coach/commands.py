@@ -43,12 +43,15 @@ Barge-in: the session tells the listener what it plays (``coach_playing``), and 
 canceller (``coach.echo``) takes the coach's voice out of what the listener hears, with
 hops where nobody talks over the coach shut to the speech detector (the residual of the
 coach's voice is still speech to it; who talks over it is told band by band).
-scripts/bench_barge_in.py: "coach pause/stop" said over a prompt heard 75 % of the time
-(67 % with the broadband talk-over test before, 0 % without the canceller), no false
-command from the prompts alone, none in 24 prompts talked over by a partner (3 without
-Whisper's second opinion, 1 with the broadband test, 6 without the talk check), 4.1 % of
-a core while the coach talks (4.2 % without Whisper). On 48 more prompts (``--seed 7
---trials 48``) 71 % heard and 2 false commands, against 75 % and 3 without Whisper.
+scripts/bench_barge_in.py: "coach pause/stop" said over a prompt heard 83 % of the time
+(75 % with the hysteresis cut and Whisper agreeing only, in the same run), no false
+command from the prompts alone, 1 in 24 prompts talked over by a partner (0 with the
+hysteresis cut), 4.0 % of a core while the coach talks. Before the finer cut (earlier
+runs): 75 % (67 % with the broadband talk-over test before, 0 % without the canceller),
+none talked over (3 without Whisper's second opinion, 1 with the broadband test, 6
+without the talk check), 4.1 % of a core (4.2 % without Whisper); on 48 more prompts
+(``--seed 7 --trials 48``) 71 % heard and 2 false commands, against 75 % and 3 without
+Whisper.
 Over the coach's voice the syllable check refuses only words with too few syllables
 (its residual echo adds some): with the full check there, 67 % heard and 1 false command
 (``RecognizerSettings.syllable_check``).
