@@ -581,29 +581,25 @@ class Recognizer:
             if below_gate and not checked():
                 return None
             proposed = MEANING.get(words[1], words[1])
-            gaps: list[float] = []
-            for i, audio in enumerate(audios):  # raw first; the denoised stretch only if still needed
-                judged = whisper.judge(audio)
-                if i == 0:
-                    if judged.command != proposed:
-                        # Whisper reads another command in the raw stretch: it is that one if
-                        # Whisper is sure of it, and a command's few words are all it heard.
-                        if st.whisper_override_gap is None or below_gate \
-                                or judged.gap < st.whisper_override_gap \
-                                or len(judged.words) > st.whisper_max_words:
-                            return None
-                        words[1] = judged.command
-                        break
-                    raw_words = judged.words
-                    need, slack = self._whisper_need(snr_db, raw_words, proposed), st.whisper_checked_slack
-                    if below_gate:  # the checks passed: their slack is already spent
-                        need, slack = need - slack, 0.0
-                gaps += [judged.gap] if judged.command == proposed else []
-                if max(gaps, default=-math.inf) >= need:
-                    break
-            else:  # short of ``need``: the raw stretch may still be within the checks' slack
-                if gaps[0] < need - slack or len(raw_words) > st.whisper_max_words or not checked():
+            raw = whisper.judge(audios[0])
+            if raw.command != proposed:
+                # Whisper reads another command in the raw stretch: it is that one if
+                # Whisper is sure of it, and a command's few words are all it heard.
+                if st.whisper_override_gap is None or below_gate or raw.gap < st.whisper_override_gap \
+                        or len(raw.words) > st.whisper_max_words:
                     return None
+                words[1] = raw.command
+            else:
+                need = self._whisper_need(snr_db, raw.words, proposed)
+                if below_gate:  # the checks passed: their slack is spent here
+                    need -= st.whisper_checked_slack
+                # The denoised stretch is heard only if the raw one falls short, and must
+                # reach ``need`` by itself; the raw one may be within the checks' slack.
+                if raw.gap < need and not any(j.command == proposed and j.gap >= need
+                                              for j in map(whisper.judge, audios[1:])):
+                    if below_gate or raw.gap < need - st.whisper_checked_slack \
+                            or len(raw.words) > st.whisper_max_words or not checked():
+                        return None
         start = segs[0].start_frame / self.FRAME_RATE_HZ
         end = (segs[-1].end_frame + 1) / self.FRAME_RATE_HZ
         return words[1], start, end, score

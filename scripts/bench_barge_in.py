@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench_commands import RAW_AUDIO, espeak, level, shared_data  # noqa: E402
+from bench_commands import HYSTERESIS_CUT, RAW_AUDIO, espeak, level, shared_data  # noqa: E402
 from coach.command_grammar import RecognizerSettings  # noqa: E402
 from coach.commands import CommandListener, CommandListenerSettings  # noqa: E402
 from coach.echo import EchoSettings  # noqa: E402
@@ -113,8 +113,7 @@ def main() -> None:
     welcome = max(rendered[:3], key=len)
     detectors = [("with echo canceller", CommandListenerSettings()),
                  ("hysteresis cut (before)",
-                  CommandListenerSettings(off_threshold=0.35, end_silence_s=0.15, recognizer=RecognizerSettings(
-                      whisper_override_gap=None, whisper_max_words=99, whisper_word_cost=0.0))),
+                  HYSTERESIS_CUT),
                  ("echo canceller, no Whisper",
                   CommandListenerSettings(recognizer=RecognizerSettings(whisper_check=False))),
                  ("broadband talk-over (before)",

@@ -54,6 +54,10 @@ RAW_AUDIO = CommandListenerSettings(denoise_below_snr_db=None,
                                     recognizer=RecognizerSettings(enhance_below_snr_db=12.0,
                                                                   whisper_check=False))
 """The listener before the neural denoiser: raw audio, with the Wiener fallback below 12 dB."""
+HYSTERESIS_CUT = CommandListenerSettings(off_threshold=0.35, end_silence_s=0.15, recognizer=RecognizerSettings(
+    whisper_override_gap=None, whisper_max_words=99, whisper_word_cost=0.0))
+"""The listener before the finer cut: hysteresis (0.35) and 0.15 s pauses, and only
+commands Whisper agrees with, its transcript's length not counted."""
 SPOKEN = ["pause", "resume", "continue", "next", "repeat", "stop"]
 DISTRACTORS = ["what's next?", "let's pause for a second", "the coach said to stop",
                "I'll repeat that", "coach, that was nice", "next time let's continue"]
@@ -197,9 +201,7 @@ def main() -> None:
         lkw = {k: kw.pop(k) for k in list(kw) if k in LISTENER_FIELDS}
         st = CommandListenerSettings(recognizer=RecognizerSettings(**kw), **lkw)
         detectors[f"rec {spec}"] = lambda x, st=st: run_listener(x, st)
-    hysteresis = CommandListenerSettings(off_threshold=0.35, end_silence_s=0.15, recognizer=RecognizerSettings(
-        whisper_override_gap=None, whisper_max_words=99, whisper_word_cost=0.0))
-    detectors["hysteresis cut, agree only"] = lambda x: run_listener(x, hysteresis)
+    detectors["hysteresis cut, agree only"] = lambda x: run_listener(x, HYSTERESIS_CUT)
     no_whisper = CommandListenerSettings(recognizer=RecognizerSettings(whisper_check=False))
     detectors["previous: no Whisper check"] = lambda x: run_listener(x, no_whisper)
     no_syllables = CommandListenerSettings(recognizer=RecognizerSettings(syllable_check=False,

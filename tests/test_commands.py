@@ -181,15 +181,18 @@ def test_real_conversation_gives_no_command(shared_data):
     assert detect_commands(frames_from_array(x)) == []
 
 
-def _between_talk(shared_data: Path, clip: np.ndarray) -> np.ndarray:
-    """``clip`` said 0.5 s after 4 s of c02's talk and 0.5 s before 3 s more, over the
-    clatter of dishes 20 dB below it: the bench's kind of trial, fixed."""
+def _between_talk(shared_data: Path, clip: np.ndarray, cut_s: float = 20.0, gap_s: float = 0.5,
+                  snr_db: float = 20.0) -> np.ndarray:
+    """``clip`` said ``gap_s`` after 4 s of c02's talk (up to ``cut_s``) and 0.5 s before
+    3 s more, over the clatter of dishes ``snr_db`` below it: the bench's kind of trial,
+    fixed."""
     conv = read_audio(shared_data / "conversations" / "c02" / "c02.wav")
     noise = read_audio(shared_data / "noise" / "doing_the_dishes_60s.wav")
     clip = clip * (10 ** (-26 / 20) / np.sqrt(np.mean(clip ** 2)))
-    gap = np.zeros(SR // 2, np.float32)
-    x = np.concatenate([conv[16 * SR:20 * SR], gap, clip, gap, conv[20 * SR:23 * SR]])
-    noise = noise[:len(x)] * np.sqrt(np.mean(clip ** 2) / np.mean(noise[:len(x)] ** 2) / 100)
+    cut = int(cut_s * SR)
+    x = np.concatenate([conv[cut - 4 * SR:cut], np.zeros(int(gap_s * SR), np.float32), clip,
+                        np.zeros(SR // 2, np.float32), conv[cut:cut + 3 * SR]])
+    noise = noise[:len(x)] * np.sqrt(np.mean(clip ** 2) / np.mean(noise[:len(x)] ** 2) / 10 ** (snr_db / 10))
     return (x + noise).astype(np.float32)
 
 
@@ -218,18 +221,12 @@ def test_command_a_quarter_second_after_talk_is_cut_on_its_own(tmp_path, shared_
     # 10 dB below it. Silero's probability falls slowly after the talk: with hysteresis
     # (0.35) and a 0.15 s pause the gap was bridged, the stretch grew too long to be a
     # command and was never decoded.
-    conv = read_audio(shared_data / "conversations" / "c02" / "c02.wav")
-    noise = read_audio(shared_data / "noise" / "doing_the_dishes_60s.wav")
-    clip = say(tmp_path, "coach stop", "en-us", 160)
-    clip = clip * (10 ** (-26 / 20) / np.sqrt(np.mean(clip ** 2)))
-    cut = int(12.7 * SR)
-    x = np.concatenate([conv[cut - 4 * SR:cut], np.zeros(SR // 4, np.float32), clip,
-                        np.zeros(SR // 2, np.float32), conv[cut:cut + 3 * SR]])
-    x = x + noise[:len(x)] * np.sqrt(np.mean(clip ** 2) / np.mean(noise[:len(x)] ** 2) / 10)
-    heard = detect_commands(frames_from_array(x.astype(np.float32)))
+    x = _between_talk(shared_data, say(tmp_path, "coach stop", "en-us", 160), cut_s=12.7, gap_s=0.25,
+                      snr_db=10.0)
+    heard = detect_commands(frames_from_array(x))
     assert [(h.command, round(h.t_s)) for h in heard] == [("stop", 4)]
     hysteresis = CommandListenerSettings(off_threshold=0.35, end_silence_s=0.15)
-    assert detect_commands(frames_from_array(x.astype(np.float32)), hysteresis) == []
+    assert detect_commands(frames_from_array(x), hysteresis) == []
 
 
 def _frames_speaking(x: np.ndarray, speaking: bool):
