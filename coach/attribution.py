@@ -305,10 +305,8 @@ def _overlap_model(logmel: np.ndarray, idx: np.ndarray, labels: np.ndarray, nois
 
 def _bounded(llr: np.ndarray, clip: float) -> np.ndarray:
     """``llr`` with each hop bounded to ``clip`` times the median absolute value (0 = as is)."""
-    if clip <= 0 or not len(llr):
-        return llr
-    c = clip * float(np.median(np.abs(llr)))
-    return np.clip(llr, -c, c)
+    c = clip * float(np.median(np.abs(llr))) if clip > 0 and len(llr) else 0.0
+    return np.clip(llr, -c, c) if c > 0 else llr
 
 
 def label_windows(embeddings: np.ndarray, enrolled: np.ndarray, iterations: int = 10):
@@ -439,8 +437,9 @@ def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_l
         np.add.at(near, np.clip(switches + reach, 0, len(speech)), -1)
         allowed = np.cumsum(near)[idx] > 0
         em = np.stack([ll_a, ll_b, both.loglik(x)], axis=1)
-        if s.llr_clip > 0:  # no state falls further behind the best than the bound
-            em = np.maximum(em, em.max(axis=1, keepdims=True) - s.llr_clip * float(np.median(np.abs(ll_a - ll_b))))
+        bound = s.llr_clip * float(np.median(np.abs(ll_a - ll_b)))
+        if bound > 0:  # no state falls further behind the best than the bound
+            em = np.maximum(em, em.max(axis=1, keepdims=True) - bound)
         em[:, 0] += np.maximum(steer, 0)
         em[:, 1] -= np.minimum(steer, 0)
         em[:, 2] = np.where(allowed, em[:, 2] - s.overlap_bias, -1e9)
