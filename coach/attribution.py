@@ -2,9 +2,10 @@
 
 Clean enrollment clips rarely sound like a kitchen, so each enrolled voice is first
 heard "through" this recording's own noise: its mel power plus noise hops sampled from
-the recording's pauses (power adds). Those voice models give a first labelling, which
-is smoothed by a Viterbi pass whose switch cost is high inside continuous speech and low
-at pauses (people take turns at pauses). Then the models are retrained on the speech
+the recording's pauses (power adds). Those voice models give a first labelling (no hop
+counting for more than a few typical hops: ``llr_clip``), which is smoothed by a Viterbi
+pass whose switch cost is high inside continuous speech and low at pauses (people take
+turns at pauses). Then the models are retrained on the speech
 they were given in this very recording, a few times: the room, the mic and the noise are
 learned from the conversation itself, while the names stay fixed by enrollment. A last
 pass adds a state for overlapping speech (a model of both voices' summed power), so an
