@@ -5,11 +5,11 @@ heard "through" this recording's own noise: its mel power plus noise hops sample
 the recording's pauses (power adds). Those voice models give a first labelling (no hop
 counting for more than a few typical hops: ``llr_clip``), which is smoothed by a Viterbi
 pass whose switch cost is high inside continuous speech and low at pauses (people take
-turns at pauses). Then the models are retrained on the speech
-they were given in this very recording, a few times: the room, the mic and the noise are
-learned from the conversation itself, while the names stay fixed by enrollment. A last
-pass adds a state for overlapping speech (a model of both voices' summed power), so an
-interjection over the speaker counts for both. The floor holder gets a small prior.
+turns at pauses). Then the models are retrained on the speech they were given in this
+very recording, a few times: the room, the mic and the noise are learned from the
+conversation itself, while the names stay fixed by enrollment. A last pass adds a state
+for overlapping speech (a model of both voices' summed power), so an interjection over
+the speaker counts for both. The floor holder gets a small prior.
 
 Speech that sounds like a synthetic voice (the coach's own prompts in a recording) is
 given to nobody: by the voice models (a reference of espeak-ng speech heard through the
