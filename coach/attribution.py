@@ -304,12 +304,6 @@ def _overlap_model(logmel: np.ndarray, idx: np.ndarray, labels: np.ndarray, nois
     return fit_gmm(cepstra(np.log(both).astype(np.float32), bands), components, seed=3)
 
 
-def _bounded(llr: np.ndarray, clip: float) -> np.ndarray:
-    """``llr`` with each hop bounded to ``clip`` times the median absolute value (0 = as is)."""
-    c = clip * float(np.median(np.abs(llr))) if clip > 0 and len(llr) else 0.0
-    return np.clip(llr, -c, c) if c > 0 else llr
-
-
 def label_windows(embeddings: np.ndarray, enrolled: np.ndarray, iterations: int = 10):
     """Label d-vector windows A or B: cosine k-means started from the enrolled voices.
 
@@ -418,7 +412,10 @@ def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_l
     nobody = np.zeros(len(idx), bool)
     for round_ in range(s.rounds + 1):
         ll_a, ll_b = models[0].loglik(x), models[1].loglik(x)
-        llr = _bounded(ll_a - ll_b, s.llr_clip)
+        llr = ll_a - ll_b
+        bound = s.llr_clip * float(np.median(np.abs(llr)))  # 0: no bound (llr_clip 0, or no evidence)
+        if bound > 0:
+            llr = np.clip(llr, -bound, bound)
         lab = viterbi2(llr + prior + (voice if round_ == 0 or s.voice_always else 0.0), cost)
         if ll_other is not None:
             nobody = _sounds_like_other(lab, ll_a, ll_b, ll_other, at_pause, s, synthetic)
@@ -438,8 +435,7 @@ def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_l
         np.add.at(near, np.clip(switches + reach, 0, len(speech)), -1)
         allowed = np.cumsum(near)[idx] > 0
         em = np.stack([ll_a, ll_b, both.loglik(x)], axis=1)
-        bound = s.llr_clip * float(np.median(np.abs(ll_a - ll_b)))
-        if bound > 0:  # no state falls further behind the best than the bound
+        if bound > 0:  # no state falls further behind the best than the last round's bound
             em = np.maximum(em, em.max(axis=1, keepdims=True) - bound)
         em[:, 0] += np.maximum(steer, 0)
         em[:, 1] -= np.minimum(steer, 0)

@@ -112,8 +112,7 @@ def main() -> None:
     rendered = [voice.render(t) for t in lines]
     welcome = max(rendered[:3], key=len)
     detectors = [("with echo canceller", CommandListenerSettings()),
-                 ("hysteresis cut (before)",
-                  HYSTERESIS_CUT),
+                 ("hysteresis cut (before)", HYSTERESIS_CUT),
                  ("echo canceller, no Whisper",
                   CommandListenerSettings(recognizer=RecognizerSettings(whisper_check=False))),
                  ("broadband talk-over (before)",

@@ -7,15 +7,14 @@ noises and conversations are split: the "tune" split was used to choose the dete
 settings, the "held-out" split is what the headline figures report. Baselines measured in
 the same run: the listener cutting speech with hysteresis as before and taking only
 commands Whisper agrees with ("hysteresis cut, agree only": off threshold 0.35, 0.15 s
-pause, no ``whisper_override_gap``, no word count), the listener without Whisper's
-second opinion ("previous: no Whisper check"), and also without the syllable check ("previous: no syllable check"),
-the listener decoding raw audio, without the neural denoiser, with the
+pause, no ``whisper_override_gap``, no word count), the listener without Whisper's second
+opinion ("previous: no Whisper check"), and also without the syllable check ("previous: no
+syllable check"), the listener decoding raw audio, without the neural denoiser, with the
 Wiener fallback ("previous: raw audio, Wiener", the default before it), the verified
 grammar as it was before the SNR-aware checks ("previous: verified, fixed": fixed
-thresholds -3.2/-4.5, no extra-speech check, no denoised fallback, feature state
-carried between decodes), the garbage-loop default before that (1e-10, no
-verification), pocketsphinx keyphrase (KWS) mode, and the bare command grammar without
-verification.
+thresholds -3.2/-4.5, no extra-speech check, no denoised fallback, feature state carried
+between decodes), the garbage-loop default before that (1e-10, no verification),
+pocketsphinx keyphrase (KWS) mode, and the bare command grammar without verification.
 
 The listener's CPU is also measured on conversations with kitchen noise added at 10 dB,
 where the denoiser runs most.
