@@ -31,7 +31,13 @@ command's end plus the CPU time of the feed() that returned it) p50 0.52 s and a
 at most 1.40 s (the hysteresis cut, in a run before the last two rules of ``_decode``:
 93/83/75 %, 0.02).
 Tune split: 98/92/88 % against 92/81/75 %, no distractor or conversation false alarm in
-either, 0.01 against 0.00 false commands per trial. Without Whisper (held-out, the same
+either, 0.01 against 0.00 false commands per trial. On a slower machine (an AVX2-only
+AMD EPYC, 2026-11-27), with Whisper scoring a stretch in three decoder runs instead of
+13 aligns (``coach.whisper_check``), against the aligns in a run on the same machine:
+held-out 95/92/72 % against 95/92/70 %, 0.04 against 0.06 false commands per trial,
+0/30 against 1/30 distractor trials, no conversation false alarm in either, latency p50
+0.94 s against 1.25 s and at most 2.20 s against 3.17 s (over the 1.5 s target), CPU
+13.0 % against 16.1 %; tune 98/92/88 %, 0.00 false commands per trial. Without Whisper (held-out, the same
 cut): 83/82/60 %, 6/30, 0.12, 11.3/h. Before this cut, with Whisper agreeing only:
 92/88/75 %, 0/30, 0.04, 0 (and with Whisper allowed to name the command from the
 denoised stretch too: 92/90/78 %, 1/30, 0.04, 0; tune 0.01 false commands per trial).
