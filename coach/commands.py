@@ -37,10 +37,11 @@ AMD EPYC, 2026-11-27), with Whisper scoring a stretch in three decoder runs inst
 held-out 95/92/72 % against 95/92/70 %, 0.04 against 0.06 false commands per trial,
 0/30 against 1/30 distractor trials, no conversation false alarm in either, latency p50
 0.94 s against 1.25 s and at most 2.20 s against 3.17 s (over the 1.5 s target), CPU
-13.0 % against 16.1 %; tune 98/92/88 %, 0.00 false commands per trial. Without Whisper (held-out, the same
-cut): 83/82/60 %, 6/30, 0.12, 11.3/h. Before this cut, with Whisper agreeing only:
-92/88/75 %, 0/30, 0.04, 0 (and with Whisper allowed to name the command from the
-denoised stretch too: 92/90/78 %, 1/30, 0.04, 0; tune 0.01 false commands per trial).
+13.0 % against 16.1 %; tune 98/92/88 %, 0.00 false commands per trial. Without Whisper
+(held-out, the same cut): 83/82/60 %, 6/30, 0.12, 11.3/h. Before this cut, with Whisper
+agreeing only: 92/88/75 %, 0/30, 0.04, 0 (and with Whisper allowed to name the command
+from the denoised stretch too: 92/90/78 %, 1/30, 0.04, 0; tune 0.01 false commands per
+trial).
 Earlier runs, without Whisper: without the syllable check 87/83/60 %, 3/30,
 0.15, 11.3/h; without the talk check as well (``RecognizerSettings.min_talk_margin``)
 87/85/68 %, 7/30, 0.18, 11.3/h; without the added pronunciations as well

@@ -3,9 +3,9 @@
 pocketsphinx proposes "coach <word>" for a short stretch of speech; Whisper then scores
 the sentence "Coach <word>." (or "Coach, <word>.") on the same audio against what it
 would write there itself (its own greedy transcript, scored the same way), and against
-the other commands. ``WhisperCheck.gap`` is how far the command's log-probability falls behind
-Whisper's own transcript (0 when Whisper writes the command itself), or None when
-Whisper finds another command likelier. A stretch of ordinary talk that pocketsphinx
+the other commands. ``WhisperCheck.gap`` is how far the command's log-probability falls
+behind Whisper's own transcript (0 when Whisper writes the command itself), or None
+when Whisper finds another command likelier. A stretch of ordinary talk that pocketsphinx
 forced into a command ("what's next?") is one Whisper writes down as it was said, far
 likelier than "Coach next.".
 
