@@ -116,7 +116,9 @@ class Denoiser:
             self._frame_in[:] = buf[i:i + self._n]
             self._lib.df_process_frame(self._state, p_in, p_out)
             cleaned[i:i + self._n] = self._frame_out
-        down, self._down_zi = lfilter(_TAPS, 1.0, cleaned.astype(np.float64), zi=self._down_zi)
+        down = np.zeros(0)  # less than a model frame in: nothing out yet (lfilter refuses empty input)
+        if whole:
+            down, self._down_zi = lfilter(_TAPS, 1.0, cleaned.astype(np.float64), zi=self._down_zi)
         first = (-self._phase) % RATE_UP
         self._phase = (self._phase + len(down)) % RATE_UP
         self._out = np.concatenate([self._out, down[first::RATE_UP].astype(np.float32)])
