@@ -378,6 +378,32 @@ def test_denoised_stretches_match_one_continuous_denoiser(tmp_path, shared_data)
         assert np.all((np.abs(y[k:len(ref)] - ref[k:]) < 1e-6) | (y[k:len(ref)] == 0))
 
 
+def test_a_noisy_stretch_is_denoised_while_it_is_said(tmp_path, shared_data, monkeypatch):
+    # The denoiser's work is most of the time between a command's end and its effect:
+    # with denoise_while_speaking the feed() that returns the command has only the last
+    # frames left to denoise, and hears the same command.
+    from coach.commands import CommandListenerSettings
+    from coach.denoise import Denoiser
+
+    fed: list[int] = []
+    process = Denoiser.process
+    monkeypatch.setattr(Denoiser, "process", lambda self, x: fed.append(len(x)) or process(self, x))
+    x = _at_5_db(tmp_path, shared_data, *NOISY_CASES[0])
+    closing = {}
+    for ahead in (False, True):
+        listener = CommandListener(CommandListenerSettings(denoise_while_speaking=ahead))
+        for frame in frames_from_array(x):
+            fed.clear()
+            heard = listener.feed(frame)
+            if heard:
+                closing[ahead] = (heard[0].command, sum(fed) / SR)
+                break
+    said = NOISY_CASES[0][1].split()[1]
+    assert closing[False][0] == closing[True][0] == said
+    assert closing[False][1] > 1.0  # the second of context before it, and the stretch
+    assert closing[True][1] < 0.2
+
+
 def test_without_the_denoiser_noisy_stretches_are_decoded_raw(tmp_path, monkeypatch):
     import coach.denoise
     from coach.commands import CommandListenerSettings
