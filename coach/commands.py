@@ -158,7 +158,7 @@ class CommandListenerSettings:
             grows into talk, or is quieter than it first seemed, has been denoised in
             vain, and the denoiser's stream may then run on into the next stretch
             instead of starting afresh before it (on 36 noisy held-out trials: 3 more
-            commands heard, 4 heard 10 ms off, none lost).
+            commands heard, 4 heard 10–20 ms off, none lost).
     """
 
     # Measured on the bench's tune split (48 renderings a noise level): a stretch covering
