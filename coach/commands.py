@@ -252,7 +252,8 @@ class CommandListener:
         self._dn_fed = -(1 << 40)          # stream sample index up to which it has been fed
         self._dn_out = np.zeros(0, np.float32)  # its output, aligned to stream samples...
         self._dn_out0 = 0                  # ...starting at this stream sample index
-        self._ahead: tuple[int, bool] | None = None  # (open stretch's first hop, denoise it ahead)
+        # (open stretch's first hop, where denoising it ahead starts; None: it is not)
+        self._ahead: tuple[int, float | None] | None = None
 
     def coach_playing(self, audio: np.ndarray, at_s: float) -> None:
         """The coach starts playing ``audio`` at microphone time ``at_s`` (after what is
@@ -313,14 +314,18 @@ class CommandListener:
             start_s, end_s = self._t0 + start * HOP_S, self._t0 + (last + 1) * HOP_S
             first = self._first_frame(start_s)
             snr_db = self._snr_db(self._context(first.start_s)[0], start_s, end_s) if first else None
-            self._ahead = (start, snr_db is not None and snr_db < s.denoise_below_snr_db)
-        first = self._first_frame(self._t0 + start * HOP_S)
-        if not self._ahead[1] or first is None:
+            noisy = snr_db is not None and snr_db < s.denoise_below_snr_db
+            # _decode hears the raw audio over the coach's voice
+            coach_on = first is not None and any(
+                f.coach_speaking for f in self._frames if f.end_s > first.start_s)
+            self._ahead = (start, first.start_s if noisy and not coach_on else None)
+        elif self._frames[-1].coach_speaking:
+            self._ahead = (start, None)
+        from_s = self._ahead[1]
+        if from_s is None:
             return
-        if any(f.coach_speaking for f in self._frames if f.end_s > first.start_s):
-            return  # _decode hears the raw audio over the coach's voice
         try:
-            self._denoised(first.start_s, int(round((self._frames[-1].end_s - first.start_s) * SAMPLE_RATE_HZ)))
+            self._denoised(from_s, int(round((self._frames[-1].end_s - from_s) * SAMPLE_RATE_HZ)))
         except (CoachError, OSError) as exc:
             self.denoiser_error = str(exc)
 
