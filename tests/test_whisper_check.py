@@ -200,3 +200,37 @@ def test_no_allowance_for_noise_where_whisper_wrote_the_word(tmp_path, heard, ac
     r._whisper = FixedOpinion(-13.0, heard)
     heard_cmd = r.recognize(x, snr_db=5.0)
     assert (heard_cmd is not None and heard_cmd[0] == "stop") == accepted
+
+
+def test_forced_runs_ask_for_only_the_steps_read_and_rerun_when_given_fewer(whisper):
+    # The real model: asking for the steps the scores read gives exactly the
+    # distributions a longer run gives for those steps (greedy steps after them are saved).
+    from coach.whisper_check import _steps
+
+    ct2, model = whisper._ct2, whisper._model
+    x = place([(0.2, np.zeros(SR // 4, np.float32))], 1.0)
+    encoded = model.encode(ct2.StorageView.from_array(log_mel(x, 300)[None]), to_cpu=True)
+    opts = dict(beam_size=1, return_logits_vocab=True, suppress_blank=False, suppress_tokens=[])
+    prompt = [SOT, NO_TIMESTAMPS, COACH, COMMA, WORD_TOKENS["stop"], PERIOD]
+    short = _steps(model, encoded, [prompt], 4, opts)[0]
+    full = model.generate(encoded, [prompt], max_length=24, **opts)[0]
+    assert 4 <= len(short.logits[0]) <= len(full.logits[0])
+    for a, b in zip(short.logits[0][:4], full.logits[0]):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+    # A CTranslate2 that counted max_length otherwise (fewer steps) gets the longer run.
+    class Result:
+        def __init__(self, n):
+            self.logits = [list(range(n))]
+
+    class Model:
+        def __init__(self):
+            self.asked = []
+
+        def generate(self, encoded, prompts, max_length, **opts):
+            self.asked.append(max_length)
+            return [Result(max_length - len(prompts[0]))]
+
+    fake = Model()
+    out = _steps(fake, None, [prompt], 4, {})
+    assert len(out[0].logits[0]) >= 4 and fake.asked[0] == 8 and len(fake.asked) == 2
