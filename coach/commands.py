@@ -255,6 +255,22 @@ class CommandListener:
         # (open stretch's first hop, where denoising it ahead starts; None: it is not)
         self._ahead: tuple[int, float | None] | None = None
 
+    def warm_up(self, denoiser: bool = False) -> None:
+        """Load what the first command would otherwise wait for: Whisper, scored once
+        (``Recognizer.warm_up``), and with ``denoiser`` the neural denoiser too (~2 s of
+        a core the first time in a process on an AVX2-only machine, 0.5 s after that).
+        Errors are kept as the listener keeps them (``denoiser_error``,
+        ``Recognizer.whisper_error``): it then works without that part."""
+        self._recognizer.warm_up()
+        if denoiser and self._denoiser is None and self.denoiser_error is None \
+                and self.settings.denoise_below_snr_db is not None:
+            from coach.denoise import Denoiser
+
+            try:
+                self._denoiser = Denoiser()
+            except (CoachError, OSError) as exc:
+                self.denoiser_error = str(exc)
+
     def coach_playing(self, audio: np.ndarray, at_s: float) -> None:
         """The coach starts playing ``audio`` at microphone time ``at_s`` (after what is
         still playing): its echo is taken out of what the listener hears from now on."""

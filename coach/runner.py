@@ -212,6 +212,9 @@ def run_guided(opts: SessionOptions, settings: Settings, source=None) -> tuple[d
             from coach.commands import CommandListener
 
             listener = CommandListener()
+            # Before the evening starts, not in the first command's time (the user waits
+            # a second or two more at the start instead).
+            listener.warm_up(denoiser=True)
         except Exception as exc:  # the session works without voice commands
             _warn(f"spoken commands are off ({exc})")
     live = opts.input_path is None and isinstance(source, ResilientSource)

@@ -404,6 +404,31 @@ def test_a_noisy_stretch_is_denoised_while_it_is_said(tmp_path, shared_data, mon
     assert closing[True][1] < 0.2
 
 
+def test_a_warmed_up_listener_loads_nothing_when_the_first_command_comes(tmp_path, shared_data, monkeypatch):
+    # A session warms its listener up before the evening starts (coach.runner): the
+    # first command, here over a running tap at 5 dB (denoised, then Whisper's opinion),
+    # must not wait for Whisper or the denoiser to load (~2.7 s of a core, cold).
+    import coach.whisper_check
+    from coach.denoise import Denoiser
+
+    x = _at_5_db(tmp_path, shared_data, *NOISY_CASES[0])
+    listener = CommandListener()
+    listener.warm_up(denoiser=True)
+
+    def loading(*args, **kwargs):
+        raise AssertionError("a model was loaded after the warm-up")
+
+    monkeypatch.setattr(Denoiser, "__init__", loading)
+    monkeypatch.setattr(coach.whisper_check.WhisperCheck, "__init__", loading)
+    monkeypatch.setattr(coach.whisper_check, "_load", loading)
+    heard = []
+    for frame in frames_from_array(x):
+        heard += listener.feed(frame)
+    heard += listener.flush()
+    assert [h.command for h in heard] == [NOISY_CASES[0][1].split()[1]]
+    assert listener.denoiser_error is None
+
+
 def test_without_the_denoiser_noisy_stretches_are_decoded_raw(tmp_path, monkeypatch):
     import coach.denoise
     from coach.commands import CommandListenerSettings
