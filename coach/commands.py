@@ -92,6 +92,10 @@ COMMANDS = ("pause", "resume", "next", "repeat", "stop")
 BARGE_IN_COMMANDS = frozenset({"pause", "stop"})
 """The only commands accepted while the coach itself is speaking."""
 
+AHEAD_RECHECK_S = 0.2
+"""How often an open stretch not found noisy is looked at again for denoising ahead
+(``CommandListenerSettings.denoise_while_speaking``)."""
+
 
 @dataclass(frozen=True)
 class CommandListenerSettings:
@@ -252,8 +256,9 @@ class CommandListener:
         self._dn_fed = -(1 << 40)          # stream sample index up to which it has been fed
         self._dn_out = np.zeros(0, np.float32)  # its output, aligned to stream samples...
         self._dn_out0 = 0                  # ...starting at this stream sample index
-        # (open stretch's first hop, where denoising it ahead starts; None: it is not)
-        self._ahead: tuple[int, float | None] | None = None
+        # (open stretch's first hop, where denoising it ahead starts or None, when to
+        # decide again or None): see _decide_ahead
+        self._ahead: tuple[int, float | None, int | None] | None = None
 
     def warm_up(self, denoiser: bool = False) -> None:
         """Load what the first command would otherwise wait for: Whisper, scored once
@@ -323,27 +328,41 @@ class CommandListener:
         if s.denoise_below_snr_db is None or self.denoiser_error is not None \
                 or (last + 1 - start) * HOP_S > s.max_command_s:
             return
-        if self._ahead is None or self._ahead[0] != start:
+        ahead = self._ahead
+        if ahead is None or ahead[0] != start:
             if (last + 1 - start) * HOP_S < s.min_speech_s:
                 return
-            # Decided once a stretch, on its first min_speech_s, as _decode decides at its end.
-            start_s, end_s = self._t0 + start * HOP_S, self._t0 + (last + 1) * HOP_S
-            first = self._first_frame(start_s)
-            snr_db = self._snr_db(self._context(first.start_s)[0], start_s, end_s) if first else None
-            noisy = snr_db is not None and snr_db < s.denoise_below_snr_db
-            # _decode hears the raw audio over the coach's voice
-            coach_on = first is not None and any(
-                f.coach_speaking for f in self._frames if f.end_s > first.start_s)
-            self._ahead = (start, first.start_s if noisy and not coach_on else None)
-        elif self._frames[-1].coach_speaking:
-            self._ahead = (start, None)
-        from_s = self._ahead[1]
+            ahead = self._ahead = self._decide_ahead(start, last)
+        elif ahead[2] is not None and last >= ahead[2]:
+            ahead = self._ahead = self._decide_ahead(start, last)
+        elif ahead[1] is not None and self._frames[-1].coach_speaking:
+            ahead = self._ahead = (start, None, None)
+        from_s = ahead[1]
         if from_s is None:
             return
         try:
             self._denoised(from_s, int(round((self._frames[-1].end_s - from_s) * SAMPLE_RATE_HZ)))
         except (CoachError, OSError) as exc:
             self.denoiser_error = str(exc)
+
+    def _decide_ahead(self, start: int, last: int) -> tuple[int, float | None, int | None]:
+        """(first hop, where denoising the open stretch starts or None, the hop at which
+        to decide again or None), decided on the stretch so far as ``_decode`` decides
+        on the whole: a stretch that is not noisy yet is looked at again every
+        ``AHEAD_RECHECK_S``: the SNR of its first ``min_speech_s`` can be above
+        ``denoise_below_snr_db`` and that of the whole stretch below it."""
+        s = self.settings
+        start_s, end_s = self._t0 + start * HOP_S, self._t0 + (last + 1) * HOP_S
+        first = self._first_frame(start_s)
+        snr_db = self._snr_db(self._context(first.start_s)[0], start_s, end_s) if first else None
+        noisy = snr_db is not None and snr_db < s.denoise_below_snr_db
+        # _decode hears the raw audio over the coach's voice
+        coach_on = first is not None and any(f.coach_speaking for f in self._frames if f.end_s > first.start_s)
+        if coach_on:
+            return start, None, None
+        if noisy:
+            return start, first.start_s, None
+        return start, None, last + int(round(AHEAD_RECHECK_S / HOP_S))
 
     def _first_frame(self, start_s: float) -> Frame | None:
         """The first frame ``_decode`` takes for a stretch starting at ``start_s``."""

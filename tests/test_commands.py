@@ -404,6 +404,40 @@ def test_a_noisy_stretch_is_denoised_while_it_is_said(tmp_path, shared_data, mon
     assert closing[True][1] < 0.2
 
 
+def test_a_stretch_found_noisy_only_later_is_still_denoised_while_it_is_said(tmp_path, shared_data, monkeypatch):
+    # "Coach" 17 dB over a running tap, "continue" at 8 dB: the stretch's first 0.35 s
+    # is not noisy, the whole is. Looked at again as it grows, it is denoised while it
+    # is said; decided once, on its start (as before), all of it is left for the end.
+    import coach.commands
+    from coach.denoise import Denoiser
+
+    fed: list[int] = []
+    process = Denoiser.process
+    monkeypatch.setattr(Denoiser, "process", lambda self, x: fed.append(len(x)) or process(self, x))
+    noise = read_audio(shared_data / "noise" / "running_tap.wav")[5 * SR:11 * SR]
+    clip = say(tmp_path, "coach continue", "en-us", 140)
+    onset = int(np.flatnonzero(np.abs(clip) > 0.01)[0])
+    cut = onset + int(0.45 * SR)
+    clip = clip * np.sqrt(np.mean(noise ** 2) * 10 ** 1.7 / np.mean(clip[onset:cut] ** 2))
+    clip[cut:] *= 10 ** ((8 - 17) / 20)
+    x = place([(2.0, clip)], 6.0) + noise
+    closing = {}
+    for recheck_s in (coach.commands.AHEAD_RECHECK_S, 1e9):
+        monkeypatch.setattr(coach.commands, "AHEAD_RECHECK_S", recheck_s)
+        listener = CommandListener()
+        listener.warm_up(denoiser=True)
+        for frame in frames_from_array(x):
+            fed.clear()
+            heard = listener.feed(frame)
+            if heard:
+                closing[recheck_s] = (heard[0].command, sum(fed) / SR)
+                break
+    (now_cmd, now_s), (once_cmd, once_s) = closing.values()
+    assert now_cmd == once_cmd == "resume"
+    assert once_s > 1.0
+    assert now_s < 0.2
+
+
 def test_a_warmed_up_listener_loads_nothing_when_the_first_command_comes(tmp_path, shared_data, monkeypatch):
     # A session warms its listener up before the evening starts (coach.runner): the
     # first command, here over a running tap at 5 dB (denoised, then Whisper's opinion),
