@@ -234,3 +234,27 @@ def test_forced_runs_ask_for_only_the_steps_read_and_rerun_when_given_fewer(whis
     fake = Model()
     out = _steps(fake, None, [prompt], 4, {})
     assert len(out[0].logits[0]) >= 4 and fake.asked[0] == 8 and len(fake.asked) == 2
+
+
+@pytest.mark.parametrize("denoised,accepted", [
+    ("stop", True),    # the denoised reading is far behind but names the same command
+    ("pause", False),  # it names another command: the two readings contradict each other
+])
+def test_the_checks_slack_is_not_given_where_the_denoised_reading_names_another_command(
+        tmp_path, denoised, accepted):
+    # The raw reading is 13 nats behind where 10 are asked (within the checks' slack); in
+    # noisy talk that let "then she wept" through as "coach next" while the denoised
+    # stretch read "coach stop" (c03 under a running tap at 10 dB).
+    from coach.command_grammar import Recognizer, RecognizerSettings
+
+    class RawNearCleanOther(FixedOpinion):
+        def judge(self, x):
+            self.calls += 1
+            return Judgement("stop", -13.0, self.heard) if self.calls == 1 else \
+                Judgement(denoised, -25.0, self.heard)
+
+    x = place([(0.2, say(tmp_path, "coach stop", "en-us", 150))], 1.6)
+    r = Recognizer(RecognizerSettings())
+    r._whisper = opinion = RawNearCleanOther(None)
+    got = r.recognize(x, snr_db=25.0, clean=x.copy())
+    assert (got is not None and got[0] == "stop") == accepted and opinion.calls == 2
