@@ -378,6 +378,18 @@ def test_denoised_stretches_match_one_continuous_denoiser(tmp_path, shared_data)
         assert np.all((np.abs(y[k:len(ref)] - ref[k:]) < 1e-6) | (y[k:len(ref)] == 0))
 
 
+def _first_command_and_denoised_s(listener, x, fed: list[int]) -> tuple[str | None, float]:
+    """The first command the listener hears in ``x``, and the seconds of audio the
+    denoiser was given (``fed``, filled by a wrapped ``Denoiser.process``) in the feed()
+    that returned it."""
+    for frame in frames_from_array(x):
+        fed.clear()
+        heard = listener.feed(frame)
+        if heard:
+            return heard[0].command, sum(fed) / SR
+    return None, 0.0
+
+
 def test_a_noisy_stretch_is_denoised_while_it_is_said(tmp_path, shared_data, monkeypatch):
     # The denoiser's work is most of the time between a command's end and its effect:
     # with denoise_while_speaking the feed() that returns the command has only the last
@@ -392,12 +404,7 @@ def test_a_noisy_stretch_is_denoised_while_it_is_said(tmp_path, shared_data, mon
     closing = {}
     for ahead in (False, True):
         listener = CommandListener(CommandListenerSettings(denoise_while_speaking=ahead))
-        for frame in frames_from_array(x):
-            fed.clear()
-            heard = listener.feed(frame)
-            if heard:
-                closing[ahead] = (heard[0].command, sum(fed) / SR)
-                break
+        closing[ahead] = _first_command_and_denoised_s(listener, x, fed)
     said = NOISY_CASES[0][1].split()[1]
     assert closing[False][0] == closing[True][0] == said
     assert closing[False][1] > 1.0  # the second of context before it, and the stretch
@@ -426,12 +433,7 @@ def test_a_stretch_found_noisy_only_later_is_still_denoised_while_it_is_said(tmp
         monkeypatch.setattr(coach.commands, "AHEAD_RECHECK_S", recheck_s)
         listener = CommandListener()
         listener.warm_up(denoiser=True)
-        for frame in frames_from_array(x):
-            fed.clear()
-            heard = listener.feed(frame)
-            if heard:
-                closing[recheck_s] = (heard[0].command, sum(fed) / SR)
-                break
+        closing[recheck_s] = _first_command_and_denoised_s(listener, x, fed)
     (now_cmd, now_s), (once_cmd, once_s) = closing.values()
     assert now_cmd == once_cmd == "resume"
     assert once_s > 1.0
