@@ -604,12 +604,14 @@ class Recognizer:
                 if below_gate:  # the checks passed: their slack is spent here
                     need -= st.whisper_checked_slack
                 # The denoised stretch is heard only if the raw one falls short, and must
-                # reach ``need`` by itself; the raw one may be within the checks' slack.
-                denoised = [whisper.judge(a) for a in audios[1:]] if raw.gap < need else []
-                if raw.gap < need and not any(j.command == proposed and j.gap >= need for j in denoised):
-                    if below_gate or raw.gap < need - st.whisper_checked_slack \
-                            or len(raw.words) > st.whisper_max_words or not checked() \
-                            or (st.whisper_slack_needs_agreement and any(j.command != proposed for j in denoised)):
+                # reach ``need`` by itself; the raw one may be within the checks' slack,
+                # unless the denoised one names another command (whisper_slack_needs_agreement).
+                if raw.gap < need:
+                    denoised = [whisper.judge(a) for a in audios[1:]]
+                    contradicted = st.whisper_slack_needs_agreement and any(j.command != proposed for j in denoised)
+                    if not any(j.command == proposed and j.gap >= need for j in denoised) and (
+                            below_gate or raw.gap < need - st.whisper_checked_slack
+                            or len(raw.words) > st.whisper_max_words or not checked() or contradicted):
                         return None
         start = segs[0].start_frame / self.FRAME_RATE_HZ
         end = (segs[-1].end_frame + 1) / self.FRAME_RATE_HZ
