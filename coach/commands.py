@@ -85,7 +85,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 import numpy as np
 
@@ -110,6 +110,14 @@ BARGE_IN_COMMANDS = frozenset({"pause", "stop"})
 AHEAD_RECHECK_S = 0.2
 """How often an open stretch not found noisy is looked at again for denoising ahead
 (``CommandListenerSettings.denoise_while_speaking``)."""
+
+
+class _Ahead(NamedTuple):
+    """What denoising ahead decided for the open stretch (``CommandListener._decide_ahead``)."""
+
+    start: int                 # the stretch's first hop
+    from_s: float | None       # where denoising it starts; None: it is not denoised
+    recheck_hop: int | None    # the hop at which to decide again; None: decided for good
 
 
 @dataclass(frozen=True)
@@ -271,9 +279,7 @@ class CommandListener:
         self._dn_fed = -(1 << 40)          # stream sample index up to which it has been fed
         self._dn_out = np.zeros(0, np.float32)  # its output, aligned to stream samples...
         self._dn_out0 = 0                  # ...starting at this stream sample index
-        # (open stretch's first hop, where denoising it ahead starts or None, when to
-        # decide again or None): see _decide_ahead
-        self._ahead: tuple[int, float | None, int | None] | None = None
+        self._ahead: _Ahead | None = None
 
     def warm_up(self, denoiser: bool = False) -> None:
         """Load what the first command would otherwise wait for: Whisper, scored once
@@ -344,15 +350,15 @@ class CommandListener:
                 or (last + 1 - start) * HOP_S > s.max_command_s:
             return
         ahead = self._ahead
-        if ahead is None or ahead[0] != start:
+        if ahead is None or ahead.start != start:
             if (last + 1 - start) * HOP_S < s.min_speech_s:
                 return
             ahead = self._ahead = self._decide_ahead(start, last)
-        elif ahead[2] is not None and last >= ahead[2]:
+        elif ahead.recheck_hop is not None and last >= ahead.recheck_hop:
             ahead = self._ahead = self._decide_ahead(start, last)
-        elif ahead[1] is not None and self._frames[-1].coach_speaking:
-            ahead = self._ahead = (start, None, None)
-        from_s = ahead[1]
+        elif ahead.from_s is not None and self._frames[-1].coach_speaking:
+            ahead = self._ahead = _Ahead(start, None, None)
+        from_s = ahead.from_s
         if from_s is None:
             return
         try:
@@ -360,12 +366,11 @@ class CommandListener:
         except (CoachError, OSError) as exc:
             self.denoiser_error = str(exc)
 
-    def _decide_ahead(self, start: int, last: int) -> tuple[int, float | None, int | None]:
-        """(first hop, where denoising the open stretch starts or None, the hop at which
-        to decide again or None), decided on the stretch so far as ``_decode`` decides
-        on the whole: a stretch that is not noisy yet is looked at again every
-        ``AHEAD_RECHECK_S``: the SNR of its first ``min_speech_s`` can be above
-        ``denoise_below_snr_db`` and that of the whole stretch below it."""
+    def _decide_ahead(self, start: int, last: int) -> _Ahead:
+        """Whether and where to denoise the open stretch, decided on the stretch so far
+        as ``_decode`` decides on the whole. A stretch that is not noisy yet is looked at
+        again every ``AHEAD_RECHECK_S``: the SNR of its first ``min_speech_s`` can be
+        above ``denoise_below_snr_db`` and that of the whole stretch below it."""
         s = self.settings
         start_s, end_s = self._t0 + start * HOP_S, self._t0 + (last + 1) * HOP_S
         first = self._first_frame(start_s)
@@ -374,10 +379,10 @@ class CommandListener:
         # _decode hears the raw audio over the coach's voice
         coach_on = first is not None and any(f.coach_speaking for f in self._frames if f.end_s > first.start_s)
         if coach_on:
-            return start, None, None
+            return _Ahead(start, None, None)
         if noisy:
-            return start, first.start_s, None
-        return start, None, last + int(round(AHEAD_RECHECK_S / HOP_S))
+            return _Ahead(start, first.start_s, None)
+        return _Ahead(start, None, last + int(round(AHEAD_RECHECK_S / HOP_S)))
 
     def _first_frame(self, start_s: float) -> Frame | None:
         """The first frame ``_decode`` takes for a stretch starting at ``start_s``."""
