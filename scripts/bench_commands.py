@@ -126,19 +126,22 @@ class Material:
 
 
 def run_listener(x: np.ndarray, settings, warm: bool = True) -> list[tuple]:
-    """Stream x; return (HeardCommand, when it takes effect). Live, one core does the
-    work of each feed() after its frame has arrived and the feeds before it are done: the
-    audio time of its frame or the end of the work before it, whichever is later, plus
-    the CPU time it took. ``warm``: the listener loads its models first, as a session does
+    """Stream x; return (HeardCommand, when it takes effect). Live, the listener's thread
+    does the work of each feed() after its frame has arrived and the feeds before it are
+    done: the audio time of its frame or the end of the work before it, whichever is
+    later, plus the time the feed took. That time is wall-clock, because Whisper's
+    judgements use two threads where the machine has two cores
+    (``RecognizerSettings.whisper_threads``): run the bench alone, or other work on the
+    machine counts too. ``warm``: the listener loads its models first, as a session does
     before it starts (``CommandListener.warm_up``); not counted."""
     listener = CommandListener(settings)
     if warm:
         listener.warm_up(denoiser=True)
     out, done = [], 0.0
     for frame in frames_from_array(x):
-        t = time.process_time()
+        t = time.perf_counter()
         heard = listener.feed(frame)
-        done = max(done, frame.end_s) + time.process_time() - t
+        done = max(done, frame.end_s) + time.perf_counter() - t
         out += [(h, done) for h in heard]
     out += [(h, max(done, len(x) / SR)) for h in listener.flush()]
     return out
@@ -287,8 +290,9 @@ def main() -> None:
     print(f"\nrecall: right command within 0.5 s of its true start; false/trial: other detections in a"
           f" ~9 s trial; distractor false: detections in {len(dtrials)} trials of ordinary phrases using"
           f" the words; conv false: detections over {len(conv_audio)} of c01-c12 ({conv_hours * 60:.1f} min, no commands);"
-          f" latency: from the command's end to when the feed() that returned it is done, on one core (that feed's frame"
-          f" or the work before it, whichever ends later, plus its CPU time), the listener warmed up as a session does;"
+          f" latency: from the command's end to when the feed() that returned it is done (that feed's frame"
+          f" or the work before it, whichever ends later, plus the feed's wall time: run the bench alone), the"
+          f" listener warmed up as a session does;"
           f" CPU: process time per audio second on those conversations.")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +58,19 @@ def test_a_command_whisper_writes_itself_scores_as_its_own_transcript(tmp_path, 
     assert tokens == [COACH, COMMA, WORD_TOKENS["stop"], PERIOD]  # Whisper writes "Coach, stop."
     assert per["stop"] == pytest.approx(own, abs=1e-4)
     assert whisper.judge(x) == Judgement("stop", pytest.approx(0.0, abs=1e-4), ("coach", "stop"))
+
+
+def test_two_threads_judge_as_one_does(tmp_path, whisper):
+    # The listener's judgements use two threads where the machine has them, for a
+    # quicker answer: the scores must not depend on how the work is split.
+    two = WhisperCheck(threads=2)
+    assert two._model is not whisper._model or (os.cpu_count() or 1) == 1
+    for text in ("coach pause", "what's next?"):
+        x = place([(0.3, say(tmp_path, text, "en-us+f3", 160))], 2.0)
+        (per1, own1, tok1), (per2, own2, tok2) = whisper.scores(x), two.scores(x)
+        assert tok1 == tok2 and own1 == pytest.approx(own2, abs=1e-3)
+        assert per1.keys() == per2.keys()
+        assert all(per1[m] == pytest.approx(per2[m], abs=1e-3) for m in per1)
 
 
 def test_whisper_writes_down_ordinary_talk_instead(tmp_path, whisper):
