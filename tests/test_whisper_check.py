@@ -272,3 +272,31 @@ def test_the_checks_slack_is_not_given_where_the_denoised_reading_names_another_
     r._whisper = opinion = RawNearCleanOther(None)
     got = r.recognize(x, snr_db=25.0, clean=x.copy())
     assert (got is not None and got[0] == "stop") == accepted and opinion.calls == 2
+
+
+@pytest.mark.parametrize("denoised,gap,heard", [
+    ("stop", -3.0, "stop"),     # it sides with pocketsphinx
+    ("pause", -3.0, "pause"),   # it sides with the raw reading
+    ("next", -3.0, None),       # a third command: nobody agrees
+    ("stop", -25.0, None),      # it sides with pocketsphinx, but is too far behind by itself
+])
+def test_the_denoised_reading_breaks_a_tie_between_pocketsphinx_and_the_raw_reading(
+        tmp_path, denoised, gap, heard):
+    # At 10 dB pocketsphinx heard "stop" where Whisper read the raw stretch as "pause",
+    # 13 nats behind ("go for"): too far to name the command itself (-8 is asked).
+    from coach.command_grammar import Recognizer, RecognizerSettings
+
+    class RawOtherThenClean(FixedOpinion):
+        def judge(self, x):
+            self.calls += 1
+            return Judgement("pause", -13.0, ("go", "for")) if self.calls == 1 else \
+                Judgement(denoised, gap, (denoised,))
+
+    x = place([(0.2, say(tmp_path, "coach stop", "en-us", 150))], 1.6)
+    r = Recognizer(RecognizerSettings(whisper_denoised_breaks_ties=True))
+    r._whisper = opinion = RawOtherThenClean(None)
+    got = r.recognize(x, snr_db=10.0, clean=x.copy())
+    assert (got[0] if got else None) == heard and opinion.calls == 2
+    r = Recognizer(RecognizerSettings(whisper_denoised_breaks_ties=False))
+    r._whisper = opinion = RawOtherThenClean(None)
+    assert r.recognize(x, snr_db=10.0, clean=x.copy()) is None and opinion.calls == 1
