@@ -294,12 +294,9 @@ class CommandListener:
         Errors are kept as the listener keeps them (``denoiser_error``,
         ``Recognizer.whisper_error``): it then works without that part."""
         self._recognizer.warm_up()
-        if denoiser and self._denoiser is None and self.denoiser_error is None \
-                and self.settings.denoise_below_snr_db is not None:
-            from coach.denoise import Denoiser
-
+        if denoiser and self.denoiser_error is None and self.settings.denoise_below_snr_db is not None:
             try:
-                self._denoiser = Denoiser()
+                self._loaded_denoiser()
             except (CoachError, OSError) as exc:
                 self.denoiser_error = str(exc)
 
@@ -356,11 +353,10 @@ class CommandListener:
                 or (last + 1 - start) * HOP_S > s.max_command_s:
             return
         ahead = self._ahead
-        if ahead is None or ahead.start != start:
-            if (last + 1 - start) * HOP_S < s.min_speech_s:
-                return
-            ahead = self._ahead = self._decide_ahead(start, last)
-        elif ahead.recheck_hop is not None and last >= ahead.recheck_hop:
+        new = ahead is None or ahead.start != start
+        if new and (last + 1 - start) * HOP_S < s.min_speech_s:
+            return
+        if new or (ahead.recheck_hop is not None and last >= ahead.recheck_hop):
             ahead = self._ahead = self._decide_ahead(start, last)
         elif ahead.from_s is not None and self._frames[-1].coach_speaking:
             ahead = self._ahead = _Ahead(start, None, None)
@@ -480,6 +476,15 @@ class CommandListener:
         self._last_heard_end_s = e_s
         return [HeardCommand(round(t_s, 3), command, round(e_s, 3))]
 
+    def _loaded_denoiser(self):
+        """The neural denoiser, loaded the first time it is asked for (raises as
+        ``coach.denoise.Denoiser`` does when it cannot load)."""
+        if self._denoiser is None:
+            from coach.denoise import Denoiser
+
+            self._denoiser = Denoiser()
+        return self._denoiser
+
     def _denoised(self, start_s: float, n: int) -> np.ndarray:
         """The ``n`` samples from ``start_s`` as the neural denoiser hears them.
 
@@ -487,10 +492,9 @@ class CommandListener:
         that is at most ``denoise_context_s`` before ``start_s`` (the stream is then
         exactly as if it ran all along), otherwise from ``denoise_context_s`` before it,
         which its recurrent state needs to settle on the new noise."""
-        from coach.denoise import DELAY_SAMPLES, Denoiser
+        from coach.denoise import DELAY_SAMPLES
 
-        if self._denoiser is None:
-            self._denoiser = Denoiser()
+        self._loaded_denoiser()
         sr = SAMPLE_RATE_HZ
         first = int(round((start_s - self._t0) * sr))
         want_end = first + n + DELAY_SAMPLES
