@@ -244,10 +244,11 @@ class RecognizerSettings:
             c09 sentence was 12 nats behind at ~9 dB SNR, where 12.4 is allowed. On
             the tune split's replay, 0 to 3 nats a word lost no command.
         whisper_frames: the window Whisper sees, in 10 ms hops. A 3 s window (300) would
-            make each judgement several times cheaper, but heard less: an offline replay
-            of the held-out trials with every judgement made on 3 s (2026-11-27) gave
-            90/78/63 % against 95/88/73 % on 10 s, 2 of 30 distractors taken against
-            none, and 10 false commands in the trials against 6.
+            make each judgement cheaper, but heard less with the gaps chosen on 10 s: an
+            offline replay of the held-out trials with every judgement made on 3 s
+            (2026-11-27) gave 90/78/63 % against 95/88/73 % on 10 s, 2 of 30
+            distractors taken against none, and 10 false commands in the trials
+            against 6.
         whisper_threads: threads each Whisper judgement may use (no more than the
             machine's cores). A judgement is what a command waits for, and the rest of a
             session leaves a second core nearly idle: on this 2-core machine two threads
