@@ -631,13 +631,13 @@ class Recognizer:
             proposed = MEANING.get(words[1], words[1])
             raw = whisper.judge(audios[0])
             if raw.command != proposed:
-                # Whisper reads another command in the raw stretch: it is that one if
-                # Whisper is sure of it, and a command's few words are all it heard.
-                if st.whisper_override_gap is not None and not below_gate and raw.gap >= st.whisper_override_gap \
-                        and len(raw.words) <= st.whisper_max_words:
-                    words[1] = raw.command
-                elif st.whisper_denoised_breaks_ties and len(audios) > 1 and not below_gate \
-                        and len(raw.words) <= st.whisper_max_words:
+                # Whisper reads another command in the raw stretch: only a proposal at
+                # the gate, where a command's few words are all Whisper heard, may stand.
+                if below_gate or len(raw.words) > st.whisper_max_words:
+                    return None
+                if st.whisper_override_gap is not None and raw.gap >= st.whisper_override_gap:
+                    words[1] = raw.command  # Whisper is sure of its own
+                elif st.whisper_denoised_breaks_ties and len(audios) > 1:
                     # pocketsphinx and Whisper's raw reading disagree: Whisper's reading of the
                     # denoised stretch decides. It may side with the proposal if it reaches
                     # the gap asked by itself, and with the raw reading only if both do: the
