@@ -21,12 +21,18 @@ where the denoiser runs most.
 
     /work/venv/bin/python scripts/bench_commands.py [--split held-out|tune] [--quick]
         [--only "verified|rec "] [--recognizer "threshold_per_db=0;enhance_below_snr_db=none"]
+        [--trials-json FILE]
+
+``--trials-json FILE`` writes one JSON object per line for every command trial and
+detector (the command, voice, noise level, room, hit, latency and every command heard),
+to find which trials are missed or slow.
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import subprocess
 import sys
@@ -196,7 +202,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--max-convs", type=int, default=12, help="use c01.. up to this many for false/h")
     ap.add_argument("--only", default="", help='run only detectors whose name contains this (or one of "a|b")')
+    ap.add_argument("--trials-json", metavar="FILE",
+                    help="also write one JSON line per command trial and detector (voice, noise, room, "
+                         "hit, latency, every command heard) to FILE, to find the slow or missed ones")
     args = ap.parse_args()
+    detail = open(args.trials_json, "w") if args.trials_json else None
     root = shared_data()
     mat = Material(root, args.split)
     detectors = {"coach (verified grammar)": lambda x, **kw: run_listener(x, None, **kw)}
@@ -255,8 +265,14 @@ def main() -> None:
         if not any(part in name for part in args.only.split("|")):
             continue
         hits, n, false_cmd, lats = {}, {}, 0, []
-        for p, v, snr, room, (x, t0, t1) in trials:
-            hit, false, lat = score(detect(x), p, t0, t1)
+        for i, (p, v, snr, room, (x, t0, t1)) in enumerate(trials):
+            heard = detect(x)
+            hit, false, lat = score(heard, p, t0, t1)
+            if detail:
+                detail.write(json.dumps(dict(detector=name, trial=i, command=p, voice=v, snr_db=snr, room=room,
+                                             t0_s=round(t0, 3), t1_s=round(t1, 3), hit=hit, latency_s=lat,
+                                             heard=[[h.command, h.t_s, round(r, 3)] for h, r in heard])) + "\n")
+                detail.flush()
             for key in (snr, "room" if room else "dry"):
                 hits[key] = hits.get(key, 0) + hit
                 n[key] = n.get(key, 0) + 1
