@@ -209,6 +209,20 @@ def test_whats_next_between_talk_is_not_a_command(tmp_path, shared_data, voice):
     assert detect_commands(frames_from_array(x), whisper_alone) == []
 
 
+@pytest.mark.parametrize("word_beam", [None, 1e-15])
+def test_the_talk_check_alone_refuses_whats_next_and_passes_coach_pause(tmp_path, shared_data, word_beam):
+    # Without Whisper, the talk check refuses "what's next?" between talk (the bare
+    # grammar takes it: the test above) and passes "coach pause" said the same way, with
+    # its search on the decoder's word beam (None) or on the narrow one it uses
+    # (``talk_word_beam``), whose lattice is far cheaper to build.
+    no_whisper = CommandListenerSettings(recognizer=RecognizerSettings(whisper_check=False,
+                                                                       talk_word_beam=word_beam))
+    talk = _between_talk(shared_data, say(tmp_path, "what's next?", "en-us", 160))
+    assert detect_commands(frames_from_array(talk), no_whisper) == []
+    command = _between_talk(shared_data, say(tmp_path, "coach pause", "en-us", 160))
+    assert [h.command for h in detect_commands(frames_from_array(command), no_whisper)] == ["pause"]
+
+
 def test_command_between_talk_passes_the_talk_check(tmp_path, shared_data):
     x = _between_talk(shared_data, say(tmp_path, "coach pause", "en-us", 160))
     heard = detect_commands(frames_from_array(x))
