@@ -202,11 +202,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--max-convs", type=int, default=12, help="use c01.. up to this many for false/h")
     ap.add_argument("--only", default="", help='run only detectors whose name contains this (or one of "a|b")')
-    ap.add_argument("--trials-json", metavar="FILE",
+    ap.add_argument("--trials-json", metavar="FILE", type=argparse.FileType("w"),
                     help="also write one JSON line per command trial and detector (voice, noise, room, "
                          "hit, latency, every command heard) to FILE, to find the slow or missed ones")
     args = ap.parse_args()
-    detail = open(args.trials_json, "w") if args.trials_json else None
+    detail = args.trials_json
     root = shared_data()
     mat = Material(root, args.split)
     detectors = {"coach (verified grammar)": lambda x, **kw: run_listener(x, None, **kw)}
