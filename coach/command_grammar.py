@@ -157,10 +157,11 @@ class RecognizerSettings:
             held-out trials, distractors and the first conversations, the check took
             4.5× less time (0.11 s at most, against 0.54 s); its margins moved (median
             0.09 per frame, both ways), and one stretch of c09's talk that it refused
-            passed it (Whisper refused it). At 1e-20: 2.2× less, the same stretch passed. The bench, held-out, each run alone on the same machine
-            the same day (``--trials-json``), against the decoder's beam: the same
-            commands heard in all 180 trials, 95/90/78 %, no distractor or conversation
-            false alarm, latency p50/p90/max 0.46/0.71/1.40 s against 0.50/0.81/1.86 s.
+            passed it (Whisper refused it). At 1e-20: 2.2× less, the same stretch
+            passed. The bench, held-out, each run alone on the same machine the same day
+            (``--trials-json``), against the decoder's beam: the same commands heard in
+            all 180 trials, 95/90/78 %, no distractor or conversation false alarm,
+            latency p50/p90/max 0.46/0.71/1.40 s against 0.50/0.81/1.86 s.
         syllable_check: a verified "coach <word>" must also have about as many
             syllables as its words, counted in the audio each word was aligned to
             (``syllable_nuclei``; ``syllable_range``). Talk forced into "coach repeat"
