@@ -243,6 +243,20 @@ def test_command_a_quarter_second_after_talk_is_cut_on_its_own(tmp_path, shared_
     assert detect_commands(frames_from_array(x), hysteresis) == []
 
 
+@pytest.mark.parametrize("word", ["pause", "next"])
+def test_command_after_too_short_a_pause_is_decoded_from_the_dip(tmp_path, shared_data, word):
+    # c02 talks up to 45 s, 0.15 s of quiet, "coach <word>", dishes 10 dB below it.
+    # Silero's probability dips under 0.5 between the talk and the command for less than
+    # the 0.1 s that ends a stretch: talk and command are one stretch, too long to be a
+    # command. Its tail after the dip is decoded on its own.
+    x = _between_talk(shared_data, say(tmp_path, f"coach {word}", "en-us", 160), cut_s=45.0, gap_s=0.15,
+                      snr_db=10.0)
+    heard = detect_commands(frames_from_array(x))
+    assert [h.command for h in heard] == [word]
+    assert abs(heard[0].t_s - 4.15) <= 0.3
+    assert detect_commands(frames_from_array(x), CommandListenerSettings(tail_dip=None)) == []
+
+
 def _frames_speaking(x: np.ndarray, speaking: bool):
     for f in frames_from_array(x):
         yield Frame(f.samples, f.start_s, coach_speaking=speaking)
