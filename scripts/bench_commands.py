@@ -51,10 +51,11 @@ from coach.frames import SAMPLE_RATE_HZ, frames_from_array  # noqa: E402
 
 SR = SAMPLE_RATE_HZ
 BOOL_FIELDS = ("use_filler", "use_garbage", "verify", "fresh_features", "syllable_check", "whisper_check",
-               "whisper_slack_needs_agreement", "whisper_denoised_breaks_ties")
+               "whisper_slack_needs_agreement", "whisper_denoised_breaks_ties",
+               "denoise_while_speaking")
 LISTENER_FIELDS = ("max_extra_speech_s", "noise_context_s", "end_silence_s", "pre_roll_s",
                    "denoise_below_snr_db", "denoise_context_s", "threshold", "off_threshold",
-                   "min_speech_s", "max_command_s", "join_gap_s")
+                   "min_speech_s", "max_command_s", "join_gap_s", "tail_dip", "denoise_while_speaking")
 """--recognizer keys that set CommandListenerSettings rather than RecognizerSettings."""
 RAW_AUDIO = CommandListenerSettings(denoise_below_snr_db=None,
                                     recognizer=RecognizerSettings(enhance_below_snr_db=12.0,
