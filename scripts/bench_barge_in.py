@@ -8,8 +8,9 @@ learns from), a second prompt is interrupted 1.5-4 s in by a command in one of t
 held-out voices of ``bench_commands.py``. Three things are measured, for the listener
 with its echo canceller, the same with the broadband talk-over test (before the
 per-band one), without the syllable check, without the talk check, with the talk check's
-search on the decoder's own word beam (before ``talk_word_beam``), decoding raw audio
-only (no neural denoiser, as before it), and without the canceller (the same run):
+search on the decoder's own word beam (before ``talk_word_beam``), without decoding the
+tail of long talk (before ``tail_dip``), decoding raw audio only (no neural denoiser, as
+before it), and without the canceller (the same run):
 
 - recall: the right command heard within 0.6 s of its start, and in time (1.5 s);
 - false commands while the coach talks alone (per hour of the coach's speech), and
@@ -124,6 +125,7 @@ def main() -> None:
                   CommandListenerSettings(recognizer=RecognizerSettings(min_talk_margin=None))),
                  ("talk check, wide beam (before)",
                   CommandListenerSettings(recognizer=RecognizerSettings(talk_word_beam=None))),
+                 ("no tail decode (before)", CommandListenerSettings(tail_dip=None)),
                  ("echo canceller, raw audio", RAW_AUDIO),
                  ("without (before)", replace(RAW_AUDIO, echo=None))]
     if args.only:
