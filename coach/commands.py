@@ -469,11 +469,16 @@ class CommandListener:
                     return found
         return []
 
+    @property
+    def _first_kept_hop(self) -> int:
+        """The hop index of ``self._probs[0]`` (the history keeps only the latest hops)."""
+        return self._hop - len(self._probs)
+
     def _tail_after_dip(self, start: int, end: int) -> int | None:
         """The first hop after the last dip below ``tail_dip`` in a long stretch's last
         ``max_command_s``, if what follows it is long enough to be a command; else None."""
         s = self.settings
-        first = self._hop - len(self._probs)  # hop index of self._probs[0]
+        first = self._first_kept_hop
         lo = max(start, end - int(round(s.max_command_s / HOP_S)), first)
         for h in range(end - int(round(s.min_speech_s / HOP_S)), lo, -1):
             if self._probs[h - 1 - first] < s.tail_dip:
@@ -602,7 +607,7 @@ class CommandListener:
         if len(x) < 2 * STFT_SIZE:
             return None
         power = np.abs(power_frames(x)) ** 2
-        probs, first = np.array(self._probs), self._hop - len(self._probs)
+        probs, first = np.array(self._probs), self._first_kept_hop
         hops = first_hop + 1 + np.arange(len(power)) - first  # the hop at each frame's centre
         ok = (hops >= 0) & (hops < len(probs))
         quiet = np.zeros(len(power), bool)
@@ -613,7 +618,7 @@ class CommandListener:
 
     def _extra_speech_s(self, lo_s: float, hi_s: float, a_s: float, b_s: float) -> float:
         """Seconds of speech hops within lo_s..hi_s but outside the words a_s..b_s (±0.05 s)."""
-        first = self._hop - len(self._probs)  # hop index of self._probs[0]
+        first = self._first_kept_hop
         n = 0
         for h in range(int(round((lo_s - self._t0) / HOP_S)), int(round((hi_s - self._t0) / HOP_S))):
             t = self._t0 + h * HOP_S
