@@ -323,6 +323,17 @@ def label_windows(embeddings: np.ndarray, enrolled: np.ndarray, iterations: int 
     The centroids move to the recording's own windows (its room, its noise) while the
     names stay those of the enrollment that seeded them.
 
+    Seeding from enrollments heard through the recording's noise was measured and not
+    taken (2026-11-28, a probe on 15 of ``bench_accuracy.py``'s cases; the noise was
+    the recording's pauses, by the truth, added in the encoder's mel power domain at
+    the recording's SNR). The noisy seeds sit nearer each other as well as nearer the
+    windows. With both seeds moved by the mean shift the noise gave them (8 cases),
+    c12+phone (bike at 5 dB, telephone band) went from 18.5 to 3.5 pp talk-share error,
+    but the original c06 (two women over the dishes) from 0.1 to 3.3 pp; the other six
+    (c06+phone, the c06/c08/c12 calls, c12+reverb, c09) were unchanged. Used as they
+    are, or with the recording's channel imposed as well, the noisy seeds broke
+    same-gender and call cases (c06+phone 0.8 to 11-15 pp, the c12 call 6.8 to 12-23).
+
     Returns:
         (labels, margins): 0/1 per window, and how much closer (cosine) it is to its
         centroid than to the other one.
