@@ -130,6 +130,11 @@ COMMANDS = ("pause", "resume", "next", "repeat", "stop")
 BARGE_IN_COMMANDS = frozenset({"pause", "stop"})
 """The only commands accepted while the coach itself is speaking."""
 
+MIN_NOISE_CONTEXT_S = 1.0
+"""Less audio than this before a stretch (the first second of a stream) gives no SNR:
+the quietest hops of a fraction of a second are usually talk, not the room, and an SNR
+read from them (often below 0 dB) would relax every check for noise that is not there."""
+
 AHEAD_RECHECK_S = 0.2
 """How often an open stretch not found noisy is looked at again for denoising ahead
 (``CommandListenerSettings.denoise_while_speaking``)."""
@@ -591,9 +596,9 @@ class CommandListener:
     def _snr_db(self, x: np.ndarray, start_s: float, end_s: float) -> float | None:
         """Speech-to-noise ratio (dB) of the stretch start_s..end_s: its mean power over
         the noise floor, the 15th percentile of 10 ms hop power in the context ``x``
-        before it. None with less than 0.1 s of context."""
+        before it. None with less than ``MIN_NOISE_CONTEXT_S`` of context."""
         hop = int(HOP_S * SAMPLE_RATE_HZ)
-        if len(x) < 10 * hop:
+        if len(x) < MIN_NOISE_CONTEXT_S * SAMPLE_RATE_HZ:
             return None
         noise = float(np.percentile(np.mean(x[:len(x) // hop * hop].reshape(-1, hop) ** 2, axis=1), 15)) + 1e-12
         sp = [f.samples for f in self._frames if f.end_s > start_s and f.start_s < end_s]

@@ -318,6 +318,23 @@ def test_thresholds_relax_with_low_snr_only_down_to_the_cap():
     assert st.threshold_drop(-10.0) == pytest.approx(0.9)
 
 
+def test_snr_is_read_from_a_second_of_room_not_from_talk_at_the_stream_start():
+    """A stretch's SNR needs a second of audio before it: at the start of a stream the
+    quietest hops of half a second of talk would pass for the room's noise (an SNR near
+    0 dB that relaxes every check), so there is none; a room 23 dB below reads about that."""
+    rng = np.random.default_rng(3)
+    t = np.arange(3 * SR) / SR
+    talk = (0.1 * rng.standard_normal(len(t)) * (1.2 + np.sin(2 * np.pi * 4 * t))).astype(np.float32)
+    room = (0.01 * rng.standard_normal(2 * SR)).astype(np.float32)
+    x = np.concatenate([room, talk])
+    listener = CommandListener()
+    for f in frames_from_array(x):
+        listener.feed(f)
+    stretch = (2.5, 3.5)  # talk, with 2 s of room and 0.5 s of talk before it
+    assert listener._snr_db(x[int(2.0 * SR):int(2.5 * SR)].astype(np.float64), *stretch) is None
+    assert 20.0 < listener._snr_db(x[:int(2.0 * SR)].astype(np.float64), *stretch) < 26.0  # 22.9 dB
+
+
 def test_wiener_enhance_keeps_length_and_lowers_steady_noise():
     from coach.command_grammar import power_frames, wiener_enhance
 
