@@ -76,7 +76,7 @@ class CommandSettings:
     enabled: bool = False
     """Listen for spoken commands ("coach pause", "coach next", …). Off by default for now:
     the recogniser still mistakes ordinary talk for a command now and then (none in 16
-    minutes of the bench's conversations, but 1 in 48 minutes of them over kitchen noise
+    minutes of the bench's conversations, but 2 in 48 minutes of them over kitchen noise
     and about 1 in 30 stretches of chatter around a command), and a false "stop" would
     end an evening (see scripts/bench_commands.py and the README)."""
 
