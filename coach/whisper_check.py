@@ -31,9 +31,10 @@ proposals it refuses (2026-11-28): accepted when that prompted greedy reading is
 but "coach <proposed word>" and the unprompted one is short and lacks the word. The
 prompt pulls talk towards the commands as much as commands: of 398 random stretches of
 held-out conversation over its noise, 27 % came within 2 nats of a command (none without
-the prompt) and 47 % began with "coach". On the held-out bench it heard 95/93/78 % against 95/92/78 %
-(one room command more), at the cost of a false "stop" after a command (0.04 false per
-trial against 0.03) and one in the clean conversations (none before). Not taken.
+the prompt) and 47 % began with "coach". On the held-out bench it heard 95/93/78 %
+against 95/92/78 % (one room command more), at the cost of a false "stop" after a
+command (0.04 false per trial against 0.03) and one in the clean conversations (none
+before). Not taken.
 """
 
 from __future__ import annotations
