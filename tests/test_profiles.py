@@ -75,3 +75,23 @@ def test_noisy_kitchen_clip_is_refused_only_when_the_voice_is_lost(shared_data, 
     assert enroll_from_audio("Sam", mix(10)).speech_s > 4
     with pytest.raises(EnrollmentRefused, match="too noisy to learn Sam's voice"):
         enroll_from_audio("Sam", mix(0))
+
+
+def test_reverberant_clip_without_noise_is_not_refused_as_noisy(shared_data):
+    """In a live room the pauses hold the words' tails and the onsets the speech detector
+    takes up late; that is not noise, and the profile it makes is the room's own (read by
+    the pauses' median, this clip was refused as too noisy). A tap as loud as the voice
+    in that room is still refused."""
+    from scipy.signal import fftconvolve
+
+    clip = read_audio(shared_data / "conversations" / "enrollment" / "ls367.wav")
+    t = np.arange(8000) / 16000
+    room = np.random.default_rng(0).standard_normal(len(t)) * np.exp(-6.9 * t / 0.4)
+    room[0] = 20.0  # RT60 0.4 s, the direct sound as loud as the tail (about 1.5 m away)
+    far = fftconvolve(clip, room)[:len(clip)]
+    far = (far * np.sqrt(np.mean(clip ** 2) / np.mean(far ** 2))).astype(np.float32)
+    assert enroll_from_audio("Sam", far).speech_s > 4
+    tap = read_audio(shared_data / "noise" / "running_tap.wav")[:len(clip)]
+    loud = far + tap * np.sqrt(np.mean(far ** 2) / np.mean(tap ** 2))
+    with pytest.raises(EnrollmentRefused, match="too noisy to learn Sam's voice"):
+        enroll_from_audio("Sam", loud.astype(np.float32))
