@@ -1,7 +1,8 @@
 """Benchmark spoken-command detection: recall by noise level, false commands, latency, CPU.
 
 Commands are rendered by espeak-ng now (several voices, rates and pitches), optionally
-through a synthetic room (exponentially decaying noise impulse response), spliced into
+through a room (a synthetic exponentially decaying impulse response, or with ``--room
+kitchen`` simulated kitchens), spliced into
 real conversation from ../shared/data with kitchen noise at 20, 10 and 5 dB. Voices,
 noises and conversations are split: the "tune" split was used to choose the detector's
 settings, the "held-out" split is what the headline figures report. Baselines measured in
@@ -21,7 +22,7 @@ where the denoiser runs most.
 
     /work/venv/bin/python scripts/bench_commands.py [--split held-out|tune] [--quick]
         [--only "verified|rec "] [--recognizer "threshold_per_db=0;enhance_below_snr_db=none"]
-        [--trials-json FILE]
+        [--room synthetic|kitchen] [--trials-json FILE]
 
 ``--trials-json FILE`` writes one JSON object per line for every command trial and
 detector (the command, voice, noise level, room, hit, latency and every command heard),
@@ -94,11 +95,27 @@ def espeak(text: str, voice: str, rate: int, pitch: int) -> np.ndarray:
     return x[max(0, on[0] - 80):on[-1] + 80]
 
 
+ROOM = "synthetic"
+"""The room a reverberant command is said in (``--room``)."""
+
+
 def reverb(x: np.ndarray, rng) -> np.ndarray:
+    """``x`` said in a room: the synthetic one (an exponentially decaying noise tail 17 dB
+    over the direct sound, RT60 0.3-0.6 s: a talker several metres away in a live room)
+    or, with ``--room kitchen``, a simulated kitchen (``bench_accuracy.kitchen_rirs``:
+    image sources, the talker 1-3.5 m away, direct-to-reverberant ratio about -1 to
+    -9 dB). The synthetic room's draws are made either way, so both rooms' trials share
+    their voices, rates, conversation and noise."""
     rt60 = rng.uniform(0.3, 0.6)
     t = np.arange(int(rt60 * SR)) / SR
     h = rng.standard_normal(len(t)) * np.exp(-6.9 * t / rt60) * 0.3
     h[0] = 1.0
+    if ROOM == "kitchen":
+        from bench_accuracy import kitchen_rirs
+
+        # one room per rendering, seeded by it: the near or the far place, in turn
+        seed = int(np.frombuffer(np.float32(rt60).tobytes(), np.uint32)[0])
+        h = kitchen_rirs(seed)[0][seed % 2]
     y = fftconvolve(x, h)[:len(x) + int(0.1 * SR)]
     return (y * np.sqrt(np.mean(x ** 2) / np.mean(y ** 2))).astype(np.float32)
 
@@ -201,12 +218,17 @@ def main() -> None:
                     help='";"-separated recognizer settings to compare, e.g. "beam=1e-30,use_filler=0" '
                          '(also the listener fields in LISTENER_FIELDS; \"none\" for None)')
     ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--room", default="synthetic", choices=["synthetic", "kitchen"],
+                    help="the reverberant trials' room: the synthetic one (the headline figures) or simulated "
+                         "kitchens (needs pyroomacoustics: the bench extra)")
     ap.add_argument("--max-convs", type=int, default=12, help="use c01.. up to this many for false/h")
     ap.add_argument("--only", default="", help='run only detectors whose name contains this (or one of "a|b")')
     ap.add_argument("--trials-json", metavar="FILE", type=argparse.FileType("w"),
                     help="also write one JSON line per command trial and detector (voice, noise, room, "
                          "hit, latency, every command heard) to FILE, to find the slow or missed ones")
     args = ap.parse_args()
+    global ROOM
+    ROOM = args.room
     detail = args.trials_json
     root = shared_data()
     mat = Material(root, args.split)
