@@ -320,6 +320,77 @@ def walk_away(root: Path, meta: dict, n_samples: int) -> np.ndarray:
     return mix.astype(np.float32)
 
 
+def kitchen_rirs(seed: int) -> tuple[list[np.ndarray], dict]:
+    """Impulse responses of a simulated kitchen (pyroomacoustics' image sources, to the
+    order Sabine's formula asks, with air absorption): a shoebox of 3.5-6 x 2.5-4.5 x
+    2.4-2.8 m with walls for an RT60 of 0.3-0.6 s by Sabine (the image sources ring a
+    little longer), the microphone on a counter 0.35 m from a wall, one person 0.8-1.5 m
+    from it and the other 2.0-3.5 m away (horizontally), both standing. Direct-to-
+    reverberant ratios come out between about -1 and -9 dB. Returns ([near, far],
+    facts); the same seed gives the same room (the image method draws nothing)."""
+    import pyroomacoustics as pra
+
+    rng = np.random.default_rng(seed)
+    dims = [rng.uniform(3.5, 6.0), rng.uniform(2.5, 4.5), rng.uniform(2.4, 2.8)]
+    rt60 = rng.uniform(0.3, 0.6)
+    absorption, order = pra.inverse_sabine(rt60, dims)
+    room = pra.ShoeBox(dims, fs=16000, materials=pra.Material(absorption), max_order=order,
+                       air_absorption=True)
+    mic = np.array([rng.uniform(0.5, dims[0] - 0.5), 0.35, 0.95])
+    room.add_microphone(mic)
+    dists = []
+    for lo, hi in ((0.8, 1.5), (2.0, 3.5)):
+        for _ in range(1000):
+            d, a = rng.uniform(lo, hi), rng.uniform(0.15, np.pi - 0.15)
+            src = mic + [d * np.cos(a), d * np.sin(a), 0.0]
+            src[2] = rng.uniform(1.45, 1.75)
+            if 0.3 < src[0] < dims[0] - 0.3 and 0.3 < src[1] < dims[1] - 0.3:
+                break
+        room.add_source(src)
+        dists.append(float(np.linalg.norm(src - mic)))
+    room.compute_rir()
+    rirs = [np.asarray(room.rir[0][k], np.float64) for k in range(2)]
+    lead = min(int(np.argmax(np.abs(h))) for h in rirs)  # the nearer direct sound at t=0
+    return [h[lead:] for h in rirs], dict(rt60=rt60, dists=dists, dims=dims)
+
+
+def kitchen(root: Path, meta: dict, n_samples: int, enroll: dict[str, np.ndarray], seed: int):
+    """The conversation rebuilt from its pieces with each person at their own place in a
+    simulated reverberant kitchen (``kitchen_rirs``): the first person near the
+    microphone, the second a few metres away, both speaking at the corpus' level, so
+    the far one arrives quieter and more reverberant. The case's own noise is added at
+    its SNR against the mixture's speech (a running tap 20 dB below it where the case has
+    none). Each enrollment is made in the same room, from where that person stands.
+    Same timeline, so the RTTM still holds. Returns (audio, enrollments)."""
+    from scipy.signal import fftconvolve
+
+    rirs, _ = kitchen_rirs(seed)
+    names = list(meta["speakers"])
+    stems = {k: np.zeros(n_samples, np.float32) for k in names}
+    for p in meta["pieces"]:
+        src = read_audio(root / p["src_file"])
+        piece = src[int(p["src_start_s"] * 16000):int(p["src_end_s"] * 16000)]
+        a = int(p["dst_start_s"] * 16000)
+        piece = piece[:max(0, n_samples - a)]
+        stems[p["speaker"]][a:a + len(piece)] += piece
+    gain = 1.0 / np.sqrt(np.sum(rirs[0] ** 2))  # the near person at about the corpus' level
+    mix = np.zeros(n_samples)
+    for k, h in zip(names, rirs):
+        x = stems[k]
+        active = np.abs(x) > 1e-3
+        x = x * (10 ** ((-26 + meta["speakers"][k].get("gain_db", 0.0)) / 20) / np.sqrt(np.mean(x[active] ** 2) + 1e-12))
+        mix += fftconvolve(x, h * gain)[:n_samples]
+    speech = np.abs(sum(stems.values())) > 1e-3
+    p_speech = np.mean(mix[speech] ** 2)
+    info = meta.get("noise")
+    noise = read_audio(root / (info["file"] if info else "noise/running_tap.wav"))
+    snr = info["snr_db"] if info else 20.0
+    noise = np.tile(noise, n_samples // len(noise) + 1)[:n_samples]
+    mix += noise * np.sqrt(p_speech / 10 ** (snr / 10) / np.mean(noise ** 2))
+    heard = {n: fftconvolve(a, rirs[names.index(n)] * gain)[:len(a)].astype(np.float32) for n, a in enroll.items()}
+    return mix.astype(np.float32), heard
+
+
 PROMPT_VOICES = [("en-gb-x-rp", 155, 50), ("en-029", 165, 40), ("en-us-nyc", 145, 60), ("en+f5", 160, 70),
                  ("en-gb-x-gbclan", 150, 45), ("en+m4", 140, 35)]
 """Synthetic voices for ``--prompts``: none of them is in coach's synthetic-voice reference
@@ -409,6 +480,10 @@ def main() -> None:
     ap.add_argument("--variants", action="store_true", help="add phone/reverb/quiet copies of each case")
     ap.add_argument("--walk", action="store_true",
                     help="add a copy of each conversation where the second person walks away mid-way")
+    ap.add_argument("--kitchen", action="store_true",
+                    help="add a copy of each conversation in a simulated reverberant kitchen, the two people "
+                         "at different distances from the microphone, each enrolled where they stand "
+                         "(needs pyroomacoustics: the bench extra)")
     ap.add_argument("--call", action="store_true",
                     help="add a copy of each case heard through a telephone line, with the enrollments as recorded")
     ap.add_argument("--prompts", action="store_true",
@@ -432,12 +507,15 @@ def main() -> None:
         dur = len(x0) / 16000
         kinds = [None] + (["phone", "reverb", "quiet"] if args.variants else [])
         kinds += ["walk"] if args.walk and "pieces" in case.get("meta", {}) else []
+        kinds += ["kitchen"] if args.kitchen and "pieces" in case.get("meta", {}) else []
         kinds += ["call"] if args.call else []
         kinds += ["prompts"] if args.prompts else []
         for kind in kinds:
             ref_k, dur_k, spans = ref, dur, []
             if kind == "walk":  # enrolled near the microphone; one of them walks away later
                 x, enroll = walk_away(root, case["meta"], len(x0)), enroll0
+            elif kind == "kitchen":  # each person at their own place in a reverberant room
+                x, enroll = kitchen(root, case["meta"], len(x0), enroll0, seed=int(case["name"][1:]))
             elif kind == "call":  # the conversation over a phone line; enrolled in the kitchen
                 x, enroll = variant(x0, "phone"), enroll0
             elif kind == "prompts":  # a synthetic voice between turns: nobody's talk

@@ -43,3 +43,47 @@ def test_voice_band_truth_drops_the_rumble_of_one_recording_only(shared_data):
     voice = b.talk(b.voice_band_truth(shared_data, meta), names, meta["duration_s"])
     assert shipped["ls1688"] - voice["ls1688"] > 1.0
     assert abs(shipped["ls2414"] - voice["ls2414"]) < 0.1
+
+
+def test_kitchen_keeps_the_timeline_and_puts_the_second_person_further_away(shared_data):
+    """The --kitchen copy must still match its RTTM (each voice where the truth says,
+    the far one's words arriving a few ms late, not seconds), hear the second person
+    quieter and more reverberant than the first, and be the same room every run."""
+    import pytest
+
+    pytest.importorskip("pyroomacoustics")
+    from scipy.signal import fftconvolve
+
+    b = bench()
+    rirs, facts = b.kitchen_rirs(4)  # RT60 0.32 s: the quickest of c01-c12's rooms
+    near, far = rirs
+    assert facts["dists"][0] < facts["dists"][1]
+
+    def drr(h):
+        k = int(np.argmax(np.abs(h)))
+        direct = np.sum(h[max(0, k - 40):k + 40] ** 2)
+        return 10 * np.log10(direct / (np.sum(h ** 2) - direct)), k
+
+    (d_near, k_near), (d_far, k_far) = drr(near), drr(far)
+    assert k_near == 0 and 0 < k_far < 0.02 * 16000       # direct sound: 0 and < 20 ms
+    assert -12 < d_far < d_near < 3                       # reverberant, the far one more so
+    again, _ = b.kitchen_rirs(4)
+    assert all(np.array_equal(a, c) for a, c in zip(rirs, again))
+
+    d = shared_data / "conversations" / "c01"
+    meta = json.loads((d / "c01.json").read_text())
+    names = list(meta["speakers"])
+    n = int(meta["duration_s"] * 16000)
+    enroll = {k: b.read_audio(d / meta["speakers"][k]["enrollment_file"]) for k in names}
+    x, heard = b.kitchen(shared_data, meta, n, enroll, seed=4)
+    assert len(x) == n and set(heard) == set(names)
+    truth = b.grid(b.read_rttm(d / "c01.rttm"), names, meta["duration_s"])
+    hops = len(x) // 160
+    power = np.mean(x[:hops * 160].reshape(hops, 160) ** 2, axis=1)
+    m = min(hops, len(truth[names[0]]))
+    talk = (truth[names[0]] | truth[names[1]])[:m]
+    assert np.median(power[:m][talk]) > 10 * np.median(power[:m][~talk])  # speech where the truth has it
+    alone = {k: truth[k][:m] & ~truth[names[1 - i]][:m] for i, k in enumerate(names)}
+    assert np.median(power[:m][alone[names[0]]]) > np.median(power[:m][alone[names[1]]])  # far is quieter
+    # Each enrollment is heard in the same room, from the same place.
+    np.testing.assert_allclose(heard[names[1]], fftconvolve(enroll[names[1]], far * (1 / np.sqrt(np.sum(near ** 2))))[:len(enroll[names[1]])], atol=1e-5)
