@@ -288,6 +288,23 @@ def variant(x: np.ndarray, kind: str) -> np.ndarray:
     raise ValueError(kind)
 
 
+def source_stems(root: Path, meta: dict, n_samples: int) -> dict[str, np.ndarray]:
+    """Each person's voice alone on the conversation's timeline, from its source pieces,
+    at -26 dBFS of active speech (as the corpus script places them, before its per-talker
+    gain)."""
+    stems = {k: np.zeros(n_samples, np.float32) for k in meta["speakers"]}
+    for p in meta["pieces"]:
+        src = read_audio(root / p["src_file"])
+        piece = src[int(p["src_start_s"] * 16000):int(p["src_end_s"] * 16000)]
+        a = int(p["dst_start_s"] * 16000)
+        piece = piece[:max(0, n_samples - a)]
+        stems[p["speaker"]][a:a + len(piece)] += piece
+    for k, x in stems.items():
+        active = np.abs(x) > 1e-3
+        stems[k] = x * (10 ** (-26 / 20) / np.sqrt(np.mean(x[active] ** 2) + 1e-12))
+    return stems
+
+
 def walk_away(root: Path, meta: dict, n_samples: int) -> np.ndarray:
     """The conversation rebuilt from its source pieces (each voice at -26 dBFS of active
     speech, as the corpus script places them), where the second person walks away from the
@@ -298,16 +315,7 @@ def walk_away(root: Path, meta: dict, n_samples: int) -> np.ndarray:
 
     rng = np.random.default_rng(2)
     names = list(meta["speakers"])
-    stems = {k: np.zeros(n_samples, np.float32) for k in names}
-    for p in meta["pieces"]:
-        src = read_audio(root / p["src_file"])
-        piece = src[int(p["src_start_s"] * 16000):int(p["src_end_s"] * 16000)]
-        a = int(p["dst_start_s"] * 16000)
-        piece = piece[:max(0, n_samples - a)]
-        stems[p["speaker"]][a:a + len(piece)] += piece
-    for k, x in stems.items():
-        active = np.abs(x) > 1e-3
-        stems[k] = x * (10 ** (-26 / 20) / np.sqrt(np.mean(x[active] ** 2) + 1e-12))
+    stems = source_stems(root, meta, n_samples)
     t = np.arange(int(0.6 * 16000)) / 16000
     ir = rng.standard_normal(len(t)) * np.exp(-6.9 * t / 0.6) * 0.3
     ir[0] = 1.0
@@ -366,19 +374,11 @@ def kitchen(root: Path, meta: dict, n_samples: int, enroll: dict[str, np.ndarray
 
     rirs, _ = kitchen_rirs(seed)
     names = list(meta["speakers"])
-    stems = {k: np.zeros(n_samples, np.float32) for k in names}
-    for p in meta["pieces"]:
-        src = read_audio(root / p["src_file"])
-        piece = src[int(p["src_start_s"] * 16000):int(p["src_end_s"] * 16000)]
-        a = int(p["dst_start_s"] * 16000)
-        piece = piece[:max(0, n_samples - a)]
-        stems[p["speaker"]][a:a + len(piece)] += piece
+    stems = source_stems(root, meta, n_samples)
     gain = 1.0 / np.sqrt(np.sum(rirs[0] ** 2))  # the near person at about the corpus' level
     mix = np.zeros(n_samples)
     for k, h in zip(names, rirs):
-        x = stems[k]
-        active = np.abs(x) > 1e-3
-        x = x * (10 ** ((-26 + meta["speakers"][k].get("gain_db", 0.0)) / 20) / np.sqrt(np.mean(x[active] ** 2) + 1e-12))
+        x = stems[k] * 10 ** (meta["speakers"][k].get("gain_db", 0.0) / 20)  # the corpus' own level
         mix += fftconvolve(x, h * gain)[:n_samples]
     speech = np.abs(sum(stems.values())) > 1e-3
     p_speech = np.mean(mix[speech] ** 2)
