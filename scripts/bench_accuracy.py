@@ -15,8 +15,9 @@ Interjections ("ij") are the listener's short turns inside or between the other'
 turns (see ``interjections``): "ij 40/55%" means 40 % of their reference time was given
 to the person who said them and 55 % to the other one only (the rest: to nobody).
 
-    python scripts/bench_accuracy.py [--data DIR] [--variants] [--walk] [--call] [--prompts]
-                                     [--only c01,c12] [--no-baseline] [--voice-band-truth]
+    python scripts/bench_accuracy.py [--data DIR] [--variants] [--walk] [--kitchen] [--call]
+                                     [--prompts] [--other-noises] [--only c01,c12]
+                                     [--no-baseline] [--voice-band-truth]
 
 The summary also groups the original conversations by their pairs: "same-gender" (MM,
 FF) and "mixed". ``--voice-band-truth`` scores the conversations against a truth made
@@ -288,6 +289,33 @@ def variant(x: np.ndarray, kind: str) -> np.ndarray:
     raise ValueError(kind)
 
 
+def other_noise(kind: str, n_samples: int, seed: int = 11) -> np.ndarray:
+    """Kitchen noises the corpus does not have, made in numpy (unit RMS): "fan", an
+    extractor fan (brown rumble band-passed to 60-2500 Hz, a 100 Hz motor hum and its
+    harmonics, a little hiss); "pan", a sizzling pan (hiss above 2 kHz and ~80 crackles a
+    second above 1.5 kHz, swelling and fading every 3 s)."""
+    from scipy.signal import butter, lfilter, sosfilt
+
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal(n_samples)
+    if kind == "fan":
+        rumble = sosfilt(butter(2, [60, 2500], "bandpass", fs=16000, output="sos"), lfilter([1.0], [1.0, -0.98], w))
+        t = np.arange(n_samples) / 16000
+        hum = sum(0.3 / k * np.sin(2 * np.pi * 100 * k * t + k) for k in range(1, 6))
+        hiss = sosfilt(butter(2, 3000, "highpass", fs=16000, output="sos"), w)
+        x = rumble / rumble.std() + 0.5 * hum / hum.std() + 0.2 * hiss / hiss.std()
+    elif kind == "pan":
+        hiss = sosfilt(butter(2, 2000, "highpass", fs=16000, output="sos"), w)
+        crack = np.zeros(n_samples)
+        at = rng.integers(0, n_samples, size=int(n_samples / 16000 * 80))
+        crack[at] = rng.standard_normal(len(at)) * rng.uniform(1, 8, len(at))
+        crack = sosfilt(butter(2, 1500, "highpass", fs=16000, output="sos"), lfilter([1.0], [1.0, -0.7], crack))
+        x = (hiss / hiss.std() + 1.5 * crack / crack.std()) * (1 + 0.5 * np.sin(2 * np.pi * np.arange(n_samples) / 48000))
+    else:
+        raise ValueError(kind)
+    return (x / x.std()).astype(np.float32)
+
+
 def source_stems(root: Path, meta: dict, n_samples: int) -> dict[str, np.ndarray]:
     """Each person's voice alone on the conversation's timeline, from its source pieces,
     at -26 dBFS of active speech (as the corpus script places them, before its per-talker
@@ -484,6 +512,9 @@ def main() -> None:
                     help="add a copy of each conversation in a simulated reverberant kitchen, the two people "
                          "at different distances from the microphone, each enrolled where they stand "
                          "(needs pyroomacoustics: the bench extra)")
+    ap.add_argument("--other-noises", action="store_true",
+                    help="add copies of each case with a noise the corpus lacks (a synthetic extractor fan, "
+                         "a sizzling pan) on top of its own, 10 and 5 dB below the recording; enrolled as recorded")
     ap.add_argument("--call", action="store_true",
                     help="add a copy of each case heard through a telephone line, with the enrollments as recorded")
     ap.add_argument("--prompts", action="store_true",
@@ -508,6 +539,7 @@ def main() -> None:
         kinds = [None] + (["phone", "reverb", "quiet"] if args.variants else [])
         kinds += ["walk"] if args.walk and "pieces" in case.get("meta", {}) else []
         kinds += ["kitchen"] if args.kitchen and "pieces" in case.get("meta", {}) else []
+        kinds += [f"{k}{snr}" for k in ("fan", "pan") for snr in (10, 5)] if args.other_noises else []
         kinds += ["call"] if args.call else []
         kinds += ["prompts"] if args.prompts else []
         for kind in kinds:
@@ -516,6 +548,10 @@ def main() -> None:
                 x, enroll = walk_away(root, case["meta"], len(x0)), enroll0
             elif kind == "kitchen":  # each person at their own place in a reverberant room
                 x, enroll = kitchen(root, case["meta"], len(x0), enroll0, seed=int(case["name"][1:]))
+            elif kind and kind[:3] in ("fan", "pan"):  # another noise over the recording's own
+                z = other_noise(kind[:3], len(x0))
+                x = (x0 + z * np.sqrt(np.mean(x0 ** 2) / 10 ** (int(kind[3:]) / 10))).astype(np.float32)
+                enroll = enroll0
             elif kind == "call":  # the conversation over a phone line; enrolled in the kitchen
                 x, enroll = variant(x0, "phone"), enroll0
             elif kind == "prompts":  # a synthetic voice between turns: nobody's talk
