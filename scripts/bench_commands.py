@@ -95,11 +95,7 @@ def espeak(text: str, voice: str, rate: int, pitch: int) -> np.ndarray:
     return x[max(0, on[0] - 80):on[-1] + 80]
 
 
-ROOM = "synthetic"
-"""The room a reverberant command is said in (``--room``)."""
-
-
-def reverb(x: np.ndarray, rng) -> np.ndarray:
+def reverb(x: np.ndarray, rng, room: str = "synthetic") -> np.ndarray:
     """``x`` said in a room: the synthetic one (an exponentially decaying noise tail 17 dB
     over the direct sound, RT60 0.3-0.6 s: a talker several metres away in a live room)
     or, with ``--room kitchen``, a simulated kitchen (``bench_accuracy.kitchen_rirs``:
@@ -110,7 +106,7 @@ def reverb(x: np.ndarray, rng) -> np.ndarray:
     t = np.arange(int(rt60 * SR)) / SR
     h = rng.standard_normal(len(t)) * np.exp(-6.9 * t / rt60) * 0.3
     h[0] = 1.0
-    if ROOM == "kitchen":
+    if room == "kitchen":
         from bench_accuracy import kitchen_rirs
 
         # one room per rendering, seeded by it: the near or the far place, in turn
@@ -125,8 +121,9 @@ def level(x: np.ndarray, dbfs: float) -> np.ndarray:
 
 
 class Material:
-    def __init__(self, root: Path, split: str):
+    def __init__(self, root: Path, split: str, room: str = "synthetic"):
         s = SPLITS[split]
+        self.room = room  # where a reverberant command is said (``reverb``)
         self.voices = s["voices"]
         self.convs = [sf.read(root / "conversations" / c / f"{c}.wav", dtype="float32")[0] for c in s["convs"]]
         self.noises = [sf.read(root / "noise" / f"{n}.wav", dtype="float32")[0] for n in s["noises"]]
@@ -134,7 +131,7 @@ class Material:
     def trial(self, phrase: str, voice: str, snr_db: float, room: bool, rng):
         """Return (audio, phrase_start_s, phrase_end_s): the phrase spliced into conversation."""
         cmd = espeak(phrase, voice, int(rng.integers(130, 191)), int(rng.integers(30, 71)))
-        cmd = level(reverb(cmd, rng) if room else cmd, -26 + rng.uniform(-3, 3))
+        cmd = level(reverb(cmd, rng, self.room) if room else cmd, -26 + rng.uniform(-3, 3))
         conv = self.convs[rng.integers(len(self.convs))]
         cut = int(rng.uniform(4.0, len(conv) / SR - 3.0) * SR)
         gap1, gap2 = (np.zeros(int(rng.uniform(a, b) * SR), np.float32) for a, b in ((0.2, 0.6), (0.3, 0.8)))
@@ -227,11 +224,9 @@ def main() -> None:
                     help="also write one JSON line per command trial and detector (voice, noise, room, "
                          "hit, latency, every command heard) to FILE, to find the slow or missed ones")
     args = ap.parse_args()
-    global ROOM
-    ROOM = args.room
     detail = args.trials_json
     root = shared_data()
-    mat = Material(root, args.split)
+    mat = Material(root, args.split, args.room)
     detectors = {"coach (verified grammar)": lambda x, **kw: run_listener(x, None, **kw)}
     for w in filter(None, args.weights.split(",")):
         st = CommandListenerSettings(recognizer=RecognizerSettings(

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -49,8 +50,6 @@ def test_kitchen_keeps_the_timeline_and_puts_the_second_person_further_away(shar
     """The --kitchen copy must still match its RTTM (each voice where the truth says,
     the far one's words arriving a few ms late, not seconds), hear the second person
     quieter and more reverberant than the first, and be the same room every run."""
-    import pytest
-
     pytest.importorskip("pyroomacoustics")
     from scipy.signal import fftconvolve
 
