@@ -5,6 +5,16 @@ excerpts with theirs) and optional robustness variants, prints talk-share error 
 each speaker's talk-time error (%), DER with a 0.25 s collar (names fixed by
 enrollment), interjections caught and real-time factor (CPU), for coach and for a
 baseline measured in the same run (webrtcvad mode 2 + nearest mean-MFCC per 1.5 s window).
+"conf" is attribution alone: of the time one partner talks alone, the part given only
+to the other (``confusion``); the talk-share error also carries what speech detection
+misses or adds, which differs from voice to voice.
+
+``--new-pairs`` adds 34 conversations the corpus does not have: the 17 pairs of its 8
+voices that c01-c12 leave out, assembled by the corpus' own script with other shares,
+turn lengths and noises, each at 10 and 5 dB (``new_pair_cases``). They came after the
+tuning of everything else; they showed the d-vector clustering's failure that
+``AttributionSettings.windows_from_voices`` mends, and its ``voice_full_margin`` was
+picked on them together with the originals.
 
 ``--prompts`` adds a copy of each case with a synthetic voice (a coach's prompt, in
 espeak-ng voices coach's synthetic reference was not made from) between turns, three
@@ -16,7 +26,7 @@ turns (see ``interjections``): "ij 40/55%" means 40 % of their reference time wa
 to the person who said them and 55 % to the other one only (the rest: to nobody).
 
     python scripts/bench_accuracy.py [--data DIR] [--variants] [--walk] [--kitchen] [--call]
-                                     [--prompts] [--other-noises] [--only c01,c12]
+                                     [--prompts] [--other-noises] [--new-pairs] [--only c01,c12]
                                      [--no-baseline] [--voice-band-truth]
 
 The summary also groups the original conversations by their pairs: "same-gender" (MM,
@@ -27,6 +37,7 @@ by the corpus' own rule on the sources high-passed at 100 Hz (``voice_band_truth
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 
@@ -64,6 +75,47 @@ def read_rttm(path: Path) -> list[tuple[float, float, str]]:
         if p and p[0] == "SPEAKER":
             out.append((float(p[3]), float(p[3]) + float(p[4]), p[7]))
     return out
+
+
+NEW_PAIR_SNRS_DB = (10, 5)
+"""Each new pair's conversation is heard at these noise levels (the corpus' SNR definition)."""
+
+
+def new_pair_cases(root: Path):
+    """Conversations the corpus does not have: the 17 pairs of its 8 voices that c01-c12
+    leave out, assembled by the corpus' own ``make_conversations.py`` (imported from
+    ``root``, nothing written) with other shares, turn lengths, noises and levels: a
+    check that what was tuned on c01-c12 holds for pairings and mixes it never saw."""
+    import importlib.util
+    import itertools
+
+    script = root / "make_conversations.py"
+    if not script.exists():
+        sys.exit(f"--new-pairs needs {script} (the corpus' assembly script)")
+    spec = importlib.util.spec_from_file_location("make_conversations", script)
+    mc = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mc)
+    spk = mc.load_speakers()
+    enroll = {sid: mc.pick_enrollment(s) for sid, s in spk.items()}
+    used = {frozenset(sp[1:3]) for sp in mc.SPECS}
+    pairs = [p for p in itertools.combinations(sorted(mc.GENDER, key=int), 2) if frozenset(p) not in used]
+    noises = ("running_tap.wav", "doing_the_dishes_60s.wav", "exercise_bike_30s.wav")
+    clips = {}
+    for sid, (ui, st, en, _, _) in enroll.items():
+        clips[f"ls{sid}"] = (mc.fade(spk[sid]["utts"][ui]["x"][st:en]) * spk[sid]["norm"]).astype(np.float32)
+    for k, (a, b) in enumerate(pairs):
+        share = (0.3, 0.5, 0.7, 0.45, 0.6)[k % 5]
+        turn = (2.5, 4.0, 6.0, 9.0)[k % 4]
+        for snr in NEW_PAIR_SNRS_DB:
+            # The same seed for every level: the same conversation, only the noise's gain differs.
+            spec_k = (f"p{k + 1:02d}", a, b, share, 70, turn, 2, 2, noises[k % 3], snr)
+            mix, _, segments, info = mc.build(spec_k, 100 + k, spk, enroll)
+            names = list(info["speakers"])
+            yield dict(name=f"p{k + 1:02d}@{snr}", audio=mix.astype(np.float32), new=True,
+                       ref=[(t, t + d, who) for t, d, who in segments],
+                       genders="".join(info["speakers"][n]["gender"] for n in names),
+                       noise=f"{noises[k % 3].split('_')[0]} {snr} dB", meta=info,
+                       enroll_audio={n: clips[n] for n in names})
 
 
 def cases(root: Path):
@@ -216,6 +268,19 @@ def interjection_hits(ref, hyp, names, dur_s) -> tuple[float, float, float]:
         right += mine.sum() * STEP_S
         wrong += (theirs & ~mine).sum() * STEP_S
     return total, right, wrong
+
+
+def confusion(ref, hyp, names, dur_s) -> float:
+    """Attribution alone (%): of the time one partner talks alone, the part given only to
+    the other one (what speech detection misses or adds is not counted here)."""
+    r, h = grid(ref, names, dur_s), grid(hyp, names, dur_s)
+    solo = total = 0
+    for i, n in enumerate(names):
+        other = names[1 - i]
+        mine = r[n] & ~r[other]
+        total += mine.sum()
+        solo += (mine & h[other] & ~h[n]).sum()
+    return 100.0 * solo / max(total, 1)
 
 
 def talk(segs, names, dur_s):
@@ -519,6 +584,10 @@ def main() -> None:
                     help="add a copy of each case heard through a telephone line, with the enrollments as recorded")
     ap.add_argument("--prompts", action="store_true",
                     help="add a copy of each case with a synthetic voice (a coach's prompt) between turns, three times")
+    ap.add_argument("--new-pairs", action="store_true",
+                    help="add conversations of the 17 pairs of the corpus' voices that c01-c12 leave out, "
+                         f"assembled by the corpus' script with other shares and turn lengths, each with one "
+                         f"of its noises at {' and '.join(map(str, NEW_PAIR_SNRS_DB))} dB")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--voice-band-truth", action="store_true",
                     help="score the conversations against their truth made again on the sources "
@@ -526,13 +595,19 @@ def main() -> None:
     args = ap.parse_args()
     root = data_dir(args.data)
     rows = []
-    for case in cases(root):
+    all_cases = cases(root)
+    if args.new_pairs:
+        all_cases = itertools.chain(all_cases, new_pair_cases(root))
+    for case in all_cases:
         if args.only and case["name"] not in args.only.split(","):
             continue
-        names = list(case["enroll"])
-        x0 = read_audio(case["wav"])
-        enroll0 = {n: read_audio(p) for n, p in case["enroll"].items()}
-        ref = read_rttm(case["rttm"])
+        if "audio" in case:  # assembled here, in memory
+            x0, enroll0, ref = case["audio"], case["enroll_audio"], case["ref"]
+        else:
+            x0 = read_audio(case["wav"])
+            enroll0 = {n: read_audio(p) for n, p in case["enroll"].items()}
+            ref = read_rttm(case["rttm"])
+        names = list(enroll0)
         if args.voice_band_truth and "meta" in case:
             ref = voice_band_truth(root, case["meta"])
         dur = len(x0) / 16000
@@ -547,7 +622,7 @@ def main() -> None:
             if kind == "walk":  # enrolled near the microphone; one of them walks away later
                 x, enroll = walk_away(root, case["meta"], len(x0)), enroll0
             elif kind == "kitchen":  # each person at their own place in a reverberant room
-                x, enroll = kitchen(root, case["meta"], len(x0), enroll0, seed=int(case["name"][1:]))
+                x, enroll = kitchen(root, case["meta"], len(x0), enroll0, seed=int(case["name"][1:3]) + (100 if case.get("new") else 0))
             elif kind and kind[:3] in ("fan", "pan"):  # another noise over the recording's own
                 z = other_noise(kind[:3], len(x0))
                 x = (x0 + z * np.sqrt(np.mean(x0 ** 2) / 10 ** (int(kind[3:]) / 10))).astype(np.float32)
@@ -580,14 +655,15 @@ def main() -> None:
                 share_err = 100 * abs((got[names[0]] / tot_g if tot_g else 0.5) - truth[names[0]] / tot_t)
                 terr = [100 * (got[n] - truth[n]) / truth[n] for n in names]
                 noise = "running_tap 15 dB" if kind == "walk" else case["noise"]
-                rows.append(dict(case=label, system=sysname, noise=noise, genders=case["genders"],
+                rows.append(dict(case=label, system=sysname, noise=noise, genders=case["genders"], new=case.get("new", False),
                                  ref=ref_k, names=names, share=share_err, terr_a=terr[0], terr_b=terr[1],
                                  der=der(ref_k, hyp, names, dur_k, spans), rtf=dur_k / max(cpu, 1e-9),
+                                 conf=confusion(ref_k, hyp, names, dur_k),
                                  ij=interjection_hits(ref_k, hyp, names, dur_k),
                                  synthetic=synthetic_given(spans, hyp, names, dur_k)))
                 r = rows[-1]
                 print(f"{label:<16} {sysname:<8} {r['noise'][:18]:<18} {r['genders']:<3} share {r['share']:5.1f} pp  "
-                      f"talk {r['terr_a']:+6.1f}% {r['terr_b']:+6.1f}%  DER {r['der']:5.1f}%  "
+                      f"talk {r['terr_a']:+6.1f}% {r['terr_b']:+6.1f}%  DER {r['der']:5.1f}%  conf {r['conf']:4.1f}%  "
                       f"ij {_pct(r['ij'])}  RTF {r['rtf']:6.0f}x"
                       + (f"  synthetic voice given to a partner {r['synthetic'][1]:.1f} of {r['synthetic'][0]:.1f} s"
                          if spans else ""),
@@ -596,10 +672,13 @@ def main() -> None:
     for sysname in sorted({r["system"] for r in rows}):
         rs = [r for r in rows if r["system"] == sysname]
         kinds = sorted({r["case"].split("+", 1)[1] for r in rs if "+" in r["case"]})
-        originals = [r for r in rs if "+" not in r["case"]]
+        originals = [r for r in rs if "+" not in r["case"] and not r["new"]]
+        new = [r for r in rs if "+" not in r["case"] and r["new"]]
         groups = [("all", rs), ("originals", originals),
                   ("same-gender", [r for r in originals if r["genders"] in ("MM", "FF")]),
                   ("mixed", [r for r in originals if r["genders"] in ("MF", "FM")])]
+        groups += [("new pairs", new), ("new, same-g", [r for r in new if r["genders"] in ("MM", "FF")])]
+        groups += [(f"new @{snr} dB", [r for r in new if r["case"].endswith(f"@{snr}")]) for snr in NEW_PAIR_SNRS_DB]
         groups += [(f"+{k}", [r for r in rs if r["case"].endswith(f"+{k}")]) for k in kinds]
         for lab, sel in groups:
             if not sel:
@@ -607,9 +686,11 @@ def main() -> None:
             sh = [r["share"] for r in sel]
             te = [abs(r[k]) for r in sel for k in ("terr_a", "terr_b")]
             de = [r["der"] for r in sel]
+            cf = [r["conf"] for r in sel]
             print(f"{sysname:<8} {lab:<11} n={len(sel):2d}  share median {statistics.median(sh):4.1f} pp worst "
                   f"{max(sh):5.1f} pp | |talk err| median {statistics.median(te):5.1f}% worst {max(te):6.1f}% | "
                   f"DER median {statistics.median(de):5.1f}% worst {max(de):5.1f}% | "
+                  f"confused {statistics.mean(cf):4.1f}% mean, worst {max(cf):5.1f}% | "
                   f"RTF median {statistics.median(r['rtf'] for r in sel):5.0f}x")
             syn = [sum(r["synthetic"][k] for r in sel) for k in range(2)]
             if syn[0]:

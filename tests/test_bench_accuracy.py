@@ -86,3 +86,31 @@ def test_kitchen_keeps_the_timeline_and_puts_the_second_person_further_away(shar
     assert np.median(power[:m][alone[names[0]]]) > np.median(power[:m][alone[names[1]]])  # far is quieter
     # Each enrollment is heard in the same room, from the same place.
     np.testing.assert_allclose(heard[names[1]], fftconvolve(enroll[names[1]], far * (1 / np.sqrt(np.sum(near ** 2))))[:len(enroll[names[1]])], atol=1e-5)
+
+
+def test_new_pairs_are_the_pairs_c01_c12_leave_out_with_their_own_truth(shared_data):
+    """--new-pairs: 17 pairs c01-c12 never mix, each conversation at two noise levels
+    that differ only in the noise's gain, scored against the truth of its own pieces."""
+    if not (shared_data / "make_conversations.py").exists():
+        pytest.skip("the corpus' make_conversations.py is not in the shared data")
+    b = bench()
+    used = set()
+    for d in sorted((shared_data / "conversations").glob("c[0-9]*")):
+        used.add(frozenset(json.loads((d / f"{d.name}.json").read_text())["speakers"]))
+    it = b.new_pair_cases(shared_data)
+    first = [next(it) for _ in b.NEW_PAIR_SNRS_DB]
+    rest = list(it)
+    cases = first + rest
+    pairs = {frozenset(c["enroll_audio"]) for c in cases}
+    assert len(cases) == 17 * len(b.NEW_PAIR_SNRS_DB) and len(pairs) == 17 and not pairs & used
+    loud, quiet = first  # p01 at 10 and at 5 dB: the same voices at the same times
+    assert loud["ref"] == quiet["ref"] and loud["meta"]["pieces"] == quiet["meta"]["pieces"]
+    noise_loud, noise_quiet = loud["audio"] - quiet["audio"], quiet["audio"]
+    assert np.std(noise_loud) > 0.01 * np.std(noise_quiet)
+    for c in cases:
+        names = list(c["enroll_audio"])
+        dur = len(c["audio"]) / 16000
+        talk = b.talk(c["ref"], names, dur)
+        for n in names:  # the truth the corpus script wrote for the pieces
+            assert abs(talk[n] - c["meta"]["speakers"][n]["talk_seconds"]) < 0.02, (c["name"], n)
+            assert 4.5 * 16000 < len(c["enroll_audio"][n]) < 10.5 * 16000
