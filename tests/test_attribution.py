@@ -121,7 +121,9 @@ def test_two_women_over_the_dishes_a_few_wild_hops_do_not_outvote_a_turn(shared_
     (``AttributionSettings.llr_clip``), a few hops in ls3080's turns that her model
     had never learned scored 13-30 nats each for ls3331 (the median hop: 3), and a dozen
     stretches of 0.2-0.5 s in ls3080's turns went to ls3331: she got 15 % more talk than
-    she had, and the share was 4.3 pp off."""
+    she had, and the share was 4.3 pp off. Since the d-vector windows are clustered from
+    the voice models' sides and weighed by their margin, the first 0.3 s of her turn at
+    53.3 s goes to ls3331 (who spoke until 52.8 s): an onset, not a wild hop."""
     import json
 
     case = shared_data / "conversations" / "c06"
@@ -137,6 +139,71 @@ def test_two_women_over_the_dishes_a_few_wild_hops_do_not_outvote_a_turn(shared_
     share = t.get(names[0], 0) / (t.get(names[0], 0) + t.get(names[1], 0))
     assert abs(share - truth[names[0]] / sum(truth.values())) < 0.02
     assert abs(t.get(names[1], 0) - truth[names[1]]) < 0.05 * truth[names[1]]
-    # inside ls3080's turns (the RTTM: she talks alone 13.1-15.8 s and 53.3-59.2 s)
+    # inside ls3080's turns (the RTTM: she talks alone 13.1-15.8 s and 53.3-59.2 s): a
+    # dozen wild stretches would be 2.4-6 s
     for a, b in [(13.2, 15.7), (53.4, 59.1)]:
-        assert not any(s.speaker == names[1] and s.end_s > a and s.start_s < b for s in segs), (a, b)
+        wrong = sum(min(s.end_s, b) - max(s.start_s, a) for s in segs
+                    if s.speaker == names[1] and s.end_s > a and s.start_s < b)
+        assert wrong < 0.5, (a, b, wrong)
+
+
+def test_windows_drawn_towards_one_enrolled_voice_are_still_told_apart():
+    """The room's noise can move every window's d-vector the same way, until all of
+    them sit nearer one enrolled voice. Clustering started from the enrolled voices
+    then gives nearly every window to that voice; started from the windows each voice
+    model favours, it finds both clusters and keeps their names."""
+    from coach.attribution import AttributionSettings, label_windows
+
+    rng = np.random.default_rng(1)
+    dim = 256
+
+    def unit(v):
+        return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+    enrolled = unit(rng.normal(size=(2, dim)))
+    shift = 2.2 * unit(enrolled[1] - enrolled[0] + 0.5 * unit(rng.normal(size=dim)))
+    truth = np.r_[np.zeros(20, int), np.ones(12, int)]
+    windows = unit(enrolled[truth] + shift + 0.25 * rng.normal(size=(len(truth), dim)) / np.sqrt(dim) * 4)
+    assert ((windows @ enrolled.T).argmax(axis=1) == 1).all()  # all nearer B's enrollment
+
+    seeded, _ = label_windows(windows, enrolled)
+    assert (seeded != truth).sum() >= 15  # the failure this guards against
+    sides = truth == 0
+    sides[[0, 1, 25]] = ~sides[[0, 1, 25]]  # the voice models are wrong about a few windows
+    labels, margins = label_windows(windows, enrolled, sides)
+    assert (labels == truth).all()
+    assert np.median(margins) > AttributionSettings().voice_margin  # evidence the labelling uses
+
+
+def test_a_pair_the_corpus_never_mixed_under_a_running_tap(shared_data):
+    """ls367 (F) and ls1688 (M), never paired in c01-c12, under a running tap at 10 dB:
+    the first pair of ``bench_accuracy.py --new-pairs``. The tap moved every d-vector
+    window nearer ls367's enrollment, and clustering the windows from the enrolled
+    voices gave 14 of ls1688's 24 to her: the share came out 10.5 pp off and 3.1 s of
+    his talk went to her. Started from the windows the voice models favour, the
+    clusters are his and hers."""
+    import importlib.util
+    from pathlib import Path
+
+    if not (shared_data / "make_conversations.py").exists():
+        pytest.skip("the corpus' make_conversations.py is not in the shared data")
+    spec = importlib.util.spec_from_file_location(
+        "bench_accuracy", Path(__file__).resolve().parents[1] / "scripts" / "bench_accuracy.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    case = next(bench.new_pair_cases(shared_data))
+    assert case["name"] == "p01@10" and set(case["enroll_audio"]) == {"ls367", "ls1688"}
+    names = list(case["enroll_audio"])
+    prof = {n: enroll_from_audio(n, a) for n, a in case["enroll_audio"].items()}
+    an = Analyzer(prof, names=names)
+    for f in frames_from_array(case["audio"]):
+        an.feed(f)
+    hyp = [(s.start_s, s.end_s, s.speaker) for s in an.finish()]
+    dur = len(case["audio"]) / 16000
+    truth, got = bench.talk(case["ref"], names, dur), bench.talk(hyp, names, dur)
+    share = got[names[0]] / sum(got.values())
+    assert abs(share - truth[names[0]] / sum(truth.values())) < 0.05
+    ref, h = bench.grid(case["ref"], names, dur), bench.grid(hyp, names, dur)
+    his, hers = ("ls1688", "ls367")
+    given_to_her = (ref[his] & ~ref[hers] & h[hers] & ~h[his]).sum() * bench.STEP_S
+    assert given_to_her < 1.5
