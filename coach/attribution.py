@@ -487,6 +487,8 @@ def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_l
         if s.windows_from_voices and bands is None:
             first_ll = models[0].loglik(x), models[1].loglik(x)
             sides = _window_sides(first, idx, _clip_llr(first_ll[0] - first_ll[1], s.llr_clip)[0])
+            if sides.all() or not sides.any():  # the voice models favour one voice throughout
+                sides = None
         wlab, margin = label_windows(emb, enrolled_dvec, sides)
         if sides is not None and np.mean((wlab == 0) == sides) < s.windows_min_agreement:
             margin = np.zeros_like(margin)  # clusters that are not the voices: no evidence
