@@ -9,7 +9,8 @@ Builds recordings of 10 and 60 minutes by joining the conversations in ../shared
 
 and prints CPU seconds, real-time factor (audio seconds per CPU second, one core) and
 peak resident memory. It also measures the live path: an Analyzer fed 20 ms frames as a
-microphone would, as CPU percent of one core.
+microphone would, as CPU percent of one core, alone (issue 3's target: the measurement)
+and with the spoken-command listener beside it.
 
     python scripts/bench_speed.py [--data DIR] [--minutes 10,60]
 """
@@ -79,8 +80,9 @@ baseline(x, {{"A": read_audio({a!r}), "B": read_audio({b!r})}})
 """
 
 
-def live_cpu_percent(root: Path, seconds: float = 120.0) -> tuple[float, float]:
-    """CPU % of one core for the live path: analyzer (+ commands if present), 20 ms frames."""
+def live_cpu_percent(root: Path, seconds: float = 120.0, commands: bool = True) -> tuple[float, float]:
+    """CPU % of one core for the live path, 20 ms frames: the analyzer, and with
+    ``commands`` the command listener too (when it can load)."""
     from coach.analysis import Analyzer
     from coach.frames import frames_from_array
     from coach.profiles import enroll_from_audio
@@ -91,11 +93,13 @@ def live_cpu_percent(root: Path, seconds: float = 120.0) -> tuple[float, float]:
     x = np.tile(x, int(np.ceil(seconds * 16000 / len(x))))[:int(seconds * 16000)]
     prof = {n: enroll_from_audio(n, read_audio(p)) for n, p in
             (("A", d / "enroll_ls2609.wav"), ("B", d / "enroll_ls3080.wav"))}
-    try:
-        from coach.commands import CommandListener
-        listener = CommandListener()
-    except Exception:  # noqa: BLE001 - the live path without commands
-        listener = None
+    listener = None
+    if commands:
+        try:
+            from coach.commands import CommandListener
+            listener = CommandListener()
+        except Exception as exc:  # noqa: BLE001 - the live path without commands
+            print(f"(commands left out of the live path: {exc})", file=sys.stderr)
     an = Analyzer(prof)
     t = time.process_time()
     for f in frames_from_array(x):
@@ -134,9 +138,12 @@ def main() -> None:
                 wall, cpu, rss = run(cmd)
                 print(f"{minutes:>5g} min  {name:<9} {wall:7.1f} {cpu:7.1f} {dur / cpu:9.0f}x {rss:7.0f} MB",
                       flush=True)
-    feed, total = live_cpu_percent(root)
-    print(f"\nlive path (analyzer{' + commands' if True else ''}, 20 ms frames, 120 s of audio): "
-          f"{feed:.1f} % of one core while listening, {total:.1f} % including the final decision")
+    print()
+    for commands in (False, True):
+        feed, total = live_cpu_percent(root, commands=commands)
+        print(f"live path ({'analyzer + spoken commands' if commands else 'analyzer: talk time'}, 20 ms frames, "
+              f"120 s of audio): {feed:.1f} % of one core while listening, {total:.1f} % including the final "
+              "decision", flush=True)
 
 
 if __name__ == "__main__":
