@@ -484,13 +484,11 @@ def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_l
             synthetic = synthetic[idx]
             windows = (first[~flagged], emb[~flagged], enrolled_dvec)
     models = [fit_gmm(e, s.components, seed=i) for i, e in enumerate(enrolled)]
-    first_ll = None
     if windows is not None and len(windows[0]):
         first, emb, enrolled_dvec = windows
         sides = None
         if s.windows_from_voices and bands is None:
-            first_ll = models[0].loglik(x), models[1].loglik(x)
-            sides = _window_sides(first, idx, _clip_llr(first_ll[0] - first_ll[1], s.llr_clip)[0])
+            sides = _window_sides(first, idx, _clip_llr(models[0].loglik(x) - models[1].loglik(x), s.llr_clip)[0])
             if sides.all() or not sides.any():  # the voice models favour one voice throughout
                 sides = None
         wlab, margin = label_windows(emb, enrolled_dvec, sides)
@@ -510,7 +508,6 @@ def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_l
         # and never learn from the enrollments (with them, the worst call was 15 pp off
         # instead of 10; starting from them, 51).
         models = [fit_gmm(x[voice > 0], s.components, seed=0), fit_gmm(x[voice < 0], s.components, seed=1)]
-        first_ll = None
         enrolled = [e[:0] for e in enrolled]
     ll_other = None
     if other is not None and len(other) >= 100:
@@ -518,8 +515,7 @@ def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_l
         ll_other = fit_gmm(heard_other, s.components, seed=9).loglik(x)
     nobody = np.zeros(len(idx), bool)
     for round_ in range(s.rounds + 1):
-        # (the first round's models may have been scored already, for the windows)
-        ll_a, ll_b = first_ll if round_ == 0 and first_ll is not None else (models[0].loglik(x), models[1].loglik(x))
+        ll_a, ll_b = models[0].loglik(x), models[1].loglik(x)
         llr, bound = _clip_llr(ll_a - ll_b, s.llr_clip)
         lab = viterbi2(llr + prior + (voice if round_ == 0 or s.voice_always else 0.0), cost)
         if ll_other is not None:
