@@ -87,7 +87,6 @@ def new_pair_cases(root: Path):
     ``root``, nothing written) with other shares, turn lengths, noises and levels: a
     check that what was tuned on c01-c12 holds for pairings and mixes it never saw."""
     import importlib.util
-    import itertools
 
     script = root / "make_conversations.py"
     if not script.exists():

@@ -17,3 +17,15 @@ def shared_data() -> Path:
     if not root.is_dir():
         pytest.skip(f"real speech corpus not found at {root} (set COACH_SHARED_DATA)")
     return root
+
+
+@pytest.fixture
+def bench_accuracy():
+    """scripts/bench_accuracy.py as a module (its case builders and scoring)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_accuracy", Path(__file__).resolve().parents[1] / "scripts" / "bench_accuracy.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -197,22 +197,16 @@ def test_windows_drawn_towards_one_enrolled_voice_are_still_told_apart():
     assert np.median(margins) > AttributionSettings().voice_margin  # evidence the labelling uses
 
 
-def test_a_pair_the_corpus_never_mixed_under_a_running_tap(shared_data):
+def test_a_pair_the_corpus_never_mixed_under_a_running_tap(shared_data, bench_accuracy):
     """ls367 (F) and ls1688 (M), never paired in c01-c12, under a running tap at 10 dB:
     the first pair of ``bench_accuracy.py --new-pairs``. The tap moved every d-vector
     window nearer ls367's enrollment, and clustering the windows from the enrolled
     voices gave 14 of ls1688's 24 to her: the share came out 10.5 pp off and 3.1 s of
     his talk went to her. Started from the windows the voice models favour, the
     clusters are his and hers."""
-    import importlib.util
-    from pathlib import Path
-
     if not (shared_data / "make_conversations.py").exists():
         pytest.skip("the corpus' make_conversations.py is not in the shared data")
-    spec = importlib.util.spec_from_file_location(
-        "bench_accuracy", Path(__file__).resolve().parents[1] / "scripts" / "bench_accuracy.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = bench_accuracy
     case = next(bench.new_pair_cases(shared_data))
     assert case["name"] == "p01@10" and set(case["enroll_audio"]) == {"ls367", "ls1688"}
     names = list(case["enroll_audio"])

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
 
-
-def bench():
-    spec = importlib.util.spec_from_file_location("bench_accuracy", REPO / "scripts" / "bench_accuracy.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_truth_remade_without_the_high_pass_is_the_shipped_rttm(shared_data, monkeypatch):
-    b = bench()
+def test_truth_remade_without_the_high_pass_is_the_shipped_rttm(shared_data, monkeypatch, bench_accuracy):
+    b = bench_accuracy
     monkeypatch.setattr(b, "VOICE_BAND_HZ", 0.0)
     for cid in ("c01", "c06"):
         d = shared_data / "conversations" / cid
@@ -33,10 +22,10 @@ def test_truth_remade_without_the_high_pass_is_the_shipped_rttm(shared_data, mon
             assert np.array_equal(shipped[n], remade[n]), (cid, n)
 
 
-def test_voice_band_truth_drops_the_rumble_of_one_recording_only(shared_data):
+def test_voice_band_truth_drops_the_rumble_of_one_recording_only(shared_data, bench_accuracy):
     # ls1688's LibriSpeech recordings carry thumps under 100 Hz that the shipped truth
     # counts as talk; ls2414's do not.
-    b = bench()
+    b = bench_accuracy
     d = shared_data / "conversations" / "c07"
     meta = json.loads((d / "c07.json").read_text())
     names = list(meta["speakers"])
@@ -46,14 +35,14 @@ def test_voice_band_truth_drops_the_rumble_of_one_recording_only(shared_data):
     assert abs(shipped["ls2414"] - voice["ls2414"]) < 0.1
 
 
-def test_kitchen_keeps_the_timeline_and_puts_the_second_person_further_away(shared_data):
+def test_kitchen_keeps_the_timeline_and_puts_the_second_person_further_away(shared_data, bench_accuracy):
     """The --kitchen copy must still match its RTTM (each voice where the truth says,
     the far one's words arriving a few ms late, not seconds), hear the second person
     quieter and more reverberant than the first, and be the same room every run."""
     pytest.importorskip("pyroomacoustics")
     from scipy.signal import fftconvolve
 
-    b = bench()
+    b = bench_accuracy
     rirs, facts = b.kitchen_rirs(4)  # RT60 0.32 s: the quickest of c01-c12's rooms
     near, far = rirs
     assert facts["dists"][0] < facts["dists"][1]
@@ -88,12 +77,12 @@ def test_kitchen_keeps_the_timeline_and_puts_the_second_person_further_away(shar
     np.testing.assert_allclose(heard[names[1]], fftconvolve(enroll[names[1]], far * (1 / np.sqrt(np.sum(near ** 2))))[:len(enroll[names[1]])], atol=1e-5)
 
 
-def test_new_pairs_are_the_pairs_c01_c12_leave_out_with_their_own_truth(shared_data):
+def test_new_pairs_are_the_pairs_c01_c12_leave_out_with_their_own_truth(shared_data, bench_accuracy):
     """--new-pairs: 17 pairs c01-c12 never mix, each conversation at two noise levels
     that differ only in the noise's gain, scored against the truth of its own pieces."""
     if not (shared_data / "make_conversations.py").exists():
         pytest.skip("the corpus' make_conversations.py is not in the shared data")
-    b = bench()
+    b = bench_accuracy
     used = set()
     for d in sorted((shared_data / "conversations").glob("c[0-9]*")):
         used.add(frozenset(json.loads((d / f"{d.name}.json").read_text())["speakers"]))
