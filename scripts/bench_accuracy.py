@@ -353,11 +353,16 @@ def variant(x: np.ndarray, kind: str) -> np.ndarray:
     raise ValueError(kind)
 
 
+OTHER_NOISES = ("fan", "pan", "white", "pink")
+
+
 def other_noise(kind: str, n_samples: int, seed: int = 11) -> np.ndarray:
     """Kitchen noises the corpus does not have, made in numpy (unit RMS): "fan", an
     extractor fan (brown rumble band-passed to 60-2500 Hz, a 100 Hz motor hum and its
     harmonics, a little hiss); "pan", a sizzling pan (hiss above 2 kHz and ~80 crackles a
-    second above 1.5 kHz, swelling and fading every 3 s)."""
+    second above 1.5 kHz, swelling and fading every 3 s); "white" and "pink" noise, the two
+steady noises of Speech Commands' ``_background_noise_`` folder (where the corpus' tap,
+dishes and bike come from) that the corpus does not use."""
     from scipy.signal import butter, lfilter, sosfilt
 
     rng = np.random.default_rng(seed)
@@ -375,6 +380,11 @@ def other_noise(kind: str, n_samples: int, seed: int = 11) -> np.ndarray:
         crack[at] = rng.standard_normal(len(at)) * rng.uniform(1, 8, len(at))
         crack = sosfilt(butter(2, 1500, "highpass", fs=16000, output="sos"), lfilter([1.0], [1.0, -0.7], crack))
         x = (hiss / hiss.std() + 1.5 * crack / crack.std()) * (1 + 0.5 * np.sin(2 * np.pi * np.arange(n_samples) / 48000))
+    elif kind == "white":
+        x = w
+    elif kind == "pink":  # power falling 3 dB an octave, shaped exactly in the spectrum
+        f = np.fft.rfftfreq(n_samples, 1 / 16000)
+        x = np.fft.irfft(np.fft.rfft(w) / np.sqrt(np.maximum(f, 20.0)), n_samples)
     else:
         raise ValueError(kind)
     return (x / x.std()).astype(np.float32)
@@ -578,7 +588,8 @@ def main() -> None:
                          "(needs pyroomacoustics: the bench extra)")
     ap.add_argument("--other-noises", action="store_true",
                     help="add copies of each case with a noise the corpus lacks (a synthetic extractor fan, "
-                         "a sizzling pan) on top of its own, 10 and 5 dB below the recording; enrolled as recorded")
+                         "a sizzling pan, white or pink noise) on top of its own, 10 and 5 dB below the recording; "
+                         "enrolled as recorded")
     ap.add_argument("--call", action="store_true",
                     help="add a copy of each case heard through a telephone line, with the enrollments as recorded")
     ap.add_argument("--prompts", action="store_true",
@@ -613,7 +624,7 @@ def main() -> None:
         kinds = [None] + (["phone", "reverb", "quiet"] if args.variants else [])
         kinds += ["walk"] if args.walk and "pieces" in case.get("meta", {}) else []
         kinds += ["kitchen"] if args.kitchen and "pieces" in case.get("meta", {}) else []
-        kinds += [f"{k}{snr}" for k in ("fan", "pan") for snr in (10, 5)] if args.other_noises else []
+        kinds += [f"{k}{snr}" for k in OTHER_NOISES for snr in (10, 5)] if args.other_noises else []
         kinds += ["call"] if args.call else []
         kinds += ["prompts"] if args.prompts else []
         for kind in kinds:
@@ -622,9 +633,9 @@ def main() -> None:
                 x, enroll = walk_away(root, case["meta"], len(x0)), enroll0
             elif kind == "kitchen":  # each person at their own place in a reverberant room
                 x, enroll = kitchen(root, case["meta"], len(x0), enroll0, seed=int(case["name"][1:3]) + (100 if case.get("new") else 0))
-            elif kind and kind[:3] in ("fan", "pan"):  # another noise over the recording's own
-                z = other_noise(kind[:3], len(x0))
-                x = (x0 + z * np.sqrt(np.mean(x0 ** 2) / 10 ** (int(kind[3:]) / 10))).astype(np.float32)
+            elif kind and kind.rstrip("0123456789") in OTHER_NOISES:  # another noise over the recording's own
+                z = other_noise(kind.rstrip("0123456789"), len(x0))
+                x = (x0 + z * np.sqrt(np.mean(x0 ** 2) / 10 ** (int(kind.lstrip("abcdefghijklmnopqrstuvwxyz")) / 10))).astype(np.float32)
                 enroll = enroll0
             elif kind == "call":  # the conversation over a phone line; enrolled in the kitchen
                 x, enroll = variant(x0, "phone"), enroll0
