@@ -120,13 +120,27 @@ def level(x: np.ndarray, dbfs: float) -> np.ndarray:
     return x * (10 ** (dbfs / 20) / np.sqrt(np.mean(x ** 2) + 1e-12))
 
 
+def noise_clip(root: Path, name: str) -> np.ndarray:
+    """A noise by name: a clip of the corpus (``running_tap``...) or one of the noises
+    ``bench_accuracy.other_noise`` makes (``fan``, ``pan``, ``white``, ``pink``; 60 s)."""
+    from bench_accuracy import OTHER_NOISES, other_noise
+
+    if name in OTHER_NOISES:
+        return other_noise(name, 60 * SR)
+    path = root / "noise" / f"{name}.wav"
+    if not path.is_file():
+        sys.exit(f"--noise: no noise named {name!r}: use one of {', '.join(OTHER_NOISES)} "
+                 f"or a clip in {root / 'noise'}")
+    return sf.read(path, dtype="float32")[0]
+
+
 class Material:
-    def __init__(self, root: Path, split: str, room: str = "synthetic"):
+    def __init__(self, root: Path, split: str, room: str = "synthetic", noises: list[str] | None = None):
         s = SPLITS[split]
         self.room = room  # where a reverberant command is said (``reverb``)
         self.voices = s["voices"]
         self.convs = [sf.read(root / "conversations" / c / f"{c}.wav", dtype="float32")[0] for c in s["convs"]]
-        self.noises = [sf.read(root / "noise" / f"{n}.wav", dtype="float32")[0] for n in s["noises"]]
+        self.noises = [noise_clip(root, n) for n in (noises or s["noises"])]
 
     def trial(self, phrase: str, voice: str, snr_db: float, room: bool, rng):
         """Return (audio, phrase_start_s, phrase_end_s): the phrase spliced into conversation."""
@@ -218,6 +232,10 @@ def main() -> None:
     ap.add_argument("--room", default="synthetic", choices=["synthetic", "kitchen"],
                     help="the reverberant trials' room: the synthetic one (the headline figures) or simulated "
                          "kitchens (needs pyroomacoustics: the bench extra)")
+    ap.add_argument("--noise", default="",
+                    help="comma list of noises for the command trials instead of the split's: clips of the "
+                         "corpus (running_tap, doing_the_dishes_60s, exercise_bike_30s) or noises made in numpy "
+                         "(fan, pan, white, pink)")
     ap.add_argument("--max-convs", type=int, default=12, help="use c01.. up to this many for false/h")
     ap.add_argument("--only", default="", help='run only detectors whose name contains this (or one of "a|b")')
     ap.add_argument("--trials-json", metavar="FILE", type=argparse.FileType("w"),
@@ -226,7 +244,7 @@ def main() -> None:
     args = ap.parse_args()
     detail = args.trials_json
     root = shared_data()
-    mat = Material(root, args.split, args.room)
+    mat = Material(root, args.split, args.room, [n for n in args.noise.split(",") if n] or None)
     detectors = {"coach (verified grammar)": lambda x, **kw: run_listener(x, None, **kw)}
     for w in filter(None, args.weights.split(",")):
         st = CommandListenerSettings(recognizer=RecognizerSettings(
