@@ -81,11 +81,16 @@ NEW_PAIR_SNRS_DB = (10, 5)
 """Each new pair's conversation is heard at these noise levels (the corpus' SNR definition)."""
 
 
-def new_pair_cases(root: Path):
+def new_pair_cases(root: Path, noises: tuple[str, ...] = ()):
     """Conversations the corpus does not have: the 17 pairs of its 8 voices that c01-c12
     leave out, assembled by the corpus' own ``make_conversations.py`` (imported from
     ``root``, nothing written) with other shares, turn lengths, noises and levels: a
-    check that what was tuned on c01-c12 holds for pairings and mixes it never saw."""
+    check that what was tuned on c01-c12 holds for pairings and mixes it never saw.
+
+    ``noises``: kinds of ``other_noise`` (e.g. "white", "pink") the pairs take in turn
+    instead of the corpus' clips, mixed by the corpus' script at its SNR definition
+    (speech-active power over noise power): the corpus as it would be with noises it
+    does not have."""
     import importlib.util
 
     script = root / "make_conversations.py"
@@ -98,7 +103,13 @@ def new_pair_cases(root: Path):
     enroll = {sid: mc.pick_enrollment(s) for sid, s in spk.items()}
     used = {frozenset(sp[1:3]) for sp in mc.SPECS}
     pairs = [p for p in itertools.combinations(sorted(mc.GENDER, key=int), 2) if frozenset(p) not in used]
-    noises = ("running_tap.wav", "doing_the_dishes_60s.wav", "exercise_bike_30s.wav")
+    if noises:
+        made, read = {f"{n}.wav": n for n in noises}, mc.read_wav
+        mc.read_wav = lambda path: (other_noise(made[Path(path).name], 60 * 16000).astype(np.float64)
+                                    if Path(path).name in made else read(path))
+        noises = tuple(made)
+    else:
+        noises = ("running_tap.wav", "doing_the_dishes_60s.wav", "exercise_bike_30s.wav")
     clips = {}
     for sid, (ui, st, en, _, _) in enroll.items():
         clips[f"ls{sid}"] = (mc.fade(spk[sid]["utts"][ui]["x"][st:en]) * spk[sid]["norm"]).astype(np.float32)
@@ -107,13 +118,13 @@ def new_pair_cases(root: Path):
         turn = (2.5, 4.0, 6.0, 9.0)[k % 4]
         for snr in NEW_PAIR_SNRS_DB:
             # The same seed for every level: the same conversation, only the noise's gain differs.
-            spec_k = (f"p{k + 1:02d}", a, b, share, 70, turn, 2, 2, noises[k % 3], snr)
+            spec_k = (f"p{k + 1:02d}", a, b, share, 70, turn, 2, 2, noises[k % len(noises)], snr)
             mix, _, segments, info = mc.build(spec_k, 100 + k, spk, enroll)
             names = list(info["speakers"])
             yield dict(name=f"p{k + 1:02d}@{snr}", audio=mix.astype(np.float32), new=True,
                        ref=[(t, t + d, who) for t, d, who in segments],
                        genders="".join(info["speakers"][n]["gender"] for n in names),
-                       noise=f"{noises[k % 3].split('_')[0]} {snr} dB", meta=info,
+                       noise=f"{noises[k % len(noises)].split('_')[0].removesuffix('.wav')} {snr} dB", meta=info,
                        enroll_audio={n: clips[n] for n in names})
 
 
@@ -598,6 +609,9 @@ def main() -> None:
                     help="add conversations of the 17 pairs of the corpus' voices that c01-c12 leave out, "
                          f"assembled by the corpus' script with other shares and turn lengths, each with one "
                          f"of its noises at {' and '.join(map(str, NEW_PAIR_SNRS_DB))} dB")
+    ap.add_argument("--new-pairs-noise", metavar="KIND[,KIND]", default="",
+                    help=f"with --new-pairs: mix the pairs with these noises instead of the corpus' clips, in "
+                         f"turn (of {', '.join(OTHER_NOISES)})")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--voice-band-truth", action="store_true",
                     help="score the conversations against their truth made again on the sources "
@@ -606,8 +620,12 @@ def main() -> None:
     root = data_dir(args.data)
     rows = []
     all_cases = cases(root)
+    pair_noises = tuple(n for n in args.new_pairs_noise.split(",") if n)
+    bad = [n for n in pair_noises if n not in OTHER_NOISES]
+    if bad:
+        ap.error(f"--new-pairs-noise: unknown noise {bad[0]!r}: use one of {', '.join(OTHER_NOISES)}")
     if args.new_pairs:
-        all_cases = itertools.chain(all_cases, new_pair_cases(root))
+        all_cases = itertools.chain(all_cases, new_pair_cases(root, pair_noises))
     for case in all_cases:
         if args.only and case["name"] not in args.only.split(","):
             continue
