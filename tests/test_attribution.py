@@ -204,6 +204,21 @@ def test_windows_drawn_towards_one_enrolled_voice_are_still_told_apart():
     assert np.median(margins) > AttributionSettings().voice_margin  # evidence the labelling uses
 
 
+def _analyze_case(bench, case):
+    """Run a ``bench_accuracy`` case (audio in memory) through the Analyzer: its names,
+    the segments as (start_s, end_s, speaker), its length and the talk-share error (0-1)."""
+    names = list(case["enroll_audio"])
+    prof = {n: enroll_from_audio(n, a) for n, a in case["enroll_audio"].items()}
+    an = Analyzer(prof, names=names)
+    for f in frames_from_array(case["audio"]):
+        an.feed(f)
+    hyp = [(s.start_s, s.end_s, s.speaker) for s in an.finish()]
+    dur = len(case["audio"]) / 16000
+    truth, got = bench.talk(case["ref"], names, dur), bench.talk(hyp, names, dur)
+    share_error = abs(got[names[0]] / sum(got.values()) - truth[names[0]] / sum(truth.values()))
+    return names, hyp, dur, share_error
+
+
 def test_a_pair_the_corpus_never_mixed_under_a_running_tap(shared_data, bench_accuracy):
     """ls367 (F) and ls1688 (M), never paired in c01-c12, under a running tap at 10 dB:
     the first pair of ``bench_accuracy.py --new-pairs``. The tap moved every d-vector
@@ -216,16 +231,8 @@ def test_a_pair_the_corpus_never_mixed_under_a_running_tap(shared_data, bench_ac
     bench = bench_accuracy
     case = next(bench.new_pair_cases(shared_data))
     assert case["name"] == "p01@10" and set(case["enroll_audio"]) == {"ls367", "ls1688"}
-    names = list(case["enroll_audio"])
-    prof = {n: enroll_from_audio(n, a) for n, a in case["enroll_audio"].items()}
-    an = Analyzer(prof, names=names)
-    for f in frames_from_array(case["audio"]):
-        an.feed(f)
-    hyp = [(s.start_s, s.end_s, s.speaker) for s in an.finish()]
-    dur = len(case["audio"]) / 16000
-    truth, got = bench.talk(case["ref"], names, dur), bench.talk(hyp, names, dur)
-    share = got[names[0]] / sum(got.values())
-    assert abs(share - truth[names[0]] / sum(truth.values())) < 0.05
+    names, hyp, dur, share_error = _analyze_case(bench, case)
+    assert share_error < 0.05
     ref, h = bench.grid(case["ref"], names, dur), bench.grid(hyp, names, dur)
     his, hers = ("ls1688", "ls367")
     given_to_her = (ref[his] & ~ref[hers] & h[hers] & ~h[his]).sum() * bench.STEP_S
@@ -245,14 +252,6 @@ def test_a_man_and_a_woman_under_pink_noise(shared_data, bench_accuracy):
     bench = bench_accuracy
     case = next(c for c in bench.new_pair_cases(shared_data, ("white", "pink")) if c["name"] == "p08@5")
     assert set(case["enroll_audio"]) == {"ls1688", "ls3080"} and case["noise"] == "pink 5 dB"
-    names = list(case["enroll_audio"])
-    prof = {n: enroll_from_audio(n, a) for n, a in case["enroll_audio"].items()}
-    an = Analyzer(prof, names=names)
-    for f in frames_from_array(case["audio"]):
-        an.feed(f)
-    hyp = [(s.start_s, s.end_s, s.speaker) for s in an.finish()]
-    dur = len(case["audio"]) / 16000
-    truth, got = bench.talk(case["ref"], names, dur), bench.talk(hyp, names, dur)
-    share = got[names[0]] / sum(got.values())
-    assert abs(share - truth[names[0]] / sum(truth.values())) < 0.05
+    names, hyp, dur, share_error = _analyze_case(bench, case)
+    assert share_error < 0.05
     assert bench.confusion(case["ref"], hyp, names, dur) < 5.0
