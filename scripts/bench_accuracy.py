@@ -14,7 +14,10 @@ voices that c01-c12 leave out, assembled by the corpus' own script with other sh
 turn lengths and noises, each at 10 and 5 dB (``new_pair_cases``). They came after the
 tuning of everything else; they showed the d-vector clustering's failure that
 ``AttributionSettings.windows_from_voices`` mends, and its ``voice_full_margin`` was
-picked on them together with the originals.
+picked on them together with the originals. ``--new-pairs-noise white,pink`` mixes them
+with white or pink noise instead of the corpus' clips (``other_noise``), by the corpus'
+own script and SNR definition: they showed the voice models' failure under steady
+broadband noise that ``AttributionSettings.noise_levels_db`` mends.
 
 ``--prompts`` adds a copy of each case with a synthetic voice (a coach's prompt, in
 espeak-ng voices coach's synthetic reference was not made from) between turns, three
@@ -26,7 +29,8 @@ turns (see ``interjections``): "ij 40/55%" means 40 % of their reference time wa
 to the person who said them and 55 % to the other one only (the rest: to nobody).
 
     python scripts/bench_accuracy.py [--data DIR] [--variants] [--walk] [--kitchen] [--call]
-                                     [--prompts] [--other-noises] [--new-pairs] [--only c01,c12]
+                                     [--prompts] [--other-noises] [--new-pairs [--new-pairs-noise white,pink]]
+                                     [--only c01,c12]
                                      [--no-baseline] [--voice-band-truth]
 
 The summary also groups the original conversations by their pairs: "same-gender" (MM,
@@ -652,8 +656,9 @@ def main() -> None:
             elif kind == "kitchen":  # each person at their own place in a reverberant room
                 x, enroll = kitchen(root, case["meta"], len(x0), enroll0, seed=int(case["name"][1:3]) + (100 if case.get("new") else 0))
             elif kind and kind.rstrip("0123456789") in OTHER_NOISES:  # another noise over the recording's own
-                z = other_noise(kind.rstrip("0123456789"), len(x0))
-                x = (x0 + z * np.sqrt(np.mean(x0 ** 2) / 10 ** (int(kind.lstrip("abcdefghijklmnopqrstuvwxyz")) / 10))).astype(np.float32)
+                noise_kind = kind.rstrip("0123456789")
+                z = other_noise(noise_kind, len(x0))
+                x = (x0 + z * np.sqrt(np.mean(x0 ** 2) / 10 ** (int(kind[len(noise_kind):]) / 10))).astype(np.float32)
                 enroll = enroll0
             elif kind == "call":  # the conversation over a phone line; enrolled in the kitchen
                 x, enroll = variant(x0, "phone"), enroll0
