@@ -19,6 +19,10 @@ with white or pink noise instead of the corpus' clips (``other_noise``), by the 
 own script and SNR definition: they showed the voice models' failure under steady
 broadband noise that ``AttributionSettings.noise_levels_db`` mends.
 
+``--seeds N`` runs coach N times on each case, its voice models' random draws seeded
+0..N-1 (systems coach, coach@1, ...): which of the room's noise rows the models draw
+moves single cases by several pp, so compare changes over seeds.
+
 ``--prompts`` adds a copy of each case with a synthetic voice (a coach's prompt, in
 espeak-ng voices coach's synthetic reference was not made from) between turns, three
 times: it should go to nobody, and the line says how much of it went to a partner
@@ -30,7 +34,7 @@ to the person who said them and 55 % to the other one only (the rest: to nobody)
 
     python scripts/bench_accuracy.py [--data DIR] [--variants] [--walk] [--kitchen] [--call]
                                      [--prompts] [--other-noises] [--new-pairs [--new-pairs-noise white,pink]]
-                                     [--only c01,c12]
+                                     [--seeds 3] [--only c01,c12]
                                      [--no-baseline] [--voice-band-truth]
 
 The summary also groups the original conversations by their pairs: "same-gender" (MM,
@@ -41,6 +45,7 @@ by the corpus' own rule on the sources high-passed at 100 Hz (``voice_band_truth
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 import os
@@ -580,10 +585,14 @@ def _pct(ij: tuple[float, float, float]) -> str:
     return f"{100 * right / total:3.0f}/{100 * wrong / total:3.0f}%"
 
 
-def run_coach(x, enroll_audio, names):
+def run_coach(x, enroll_audio, names, seed: int = 0):
+    """coach's segments for one case and the CPU seconds they took; ``seed``: the voice
+    models' random draws (``AttributionSettings.seed``)."""
     t0 = time.process_time()
     profiles = {n: enroll_from_audio(n, a) for n, a in enroll_audio.items()}
     an = Analyzer(profiles, names=names)
+    if seed:
+        an._att_settings = dataclasses.replace(an._att_settings, seed=seed)
     for f in frames_from_array(x):
         an.feed(f)
     segs = an.finish()
@@ -616,6 +625,9 @@ def main() -> None:
     ap.add_argument("--new-pairs-noise", metavar="KIND[,KIND]", default="",
                     help=f"with --new-pairs: mix the pairs with these noises instead of the corpus' clips, in "
                          f"turn (of {', '.join(OTHER_NOISES)})")
+    ap.add_argument("--seeds", type=int, default=1, metavar="N",
+                    help="also run coach with the voice models' random draws seeded 1..N-1 (systems coach@1...): "
+                         "how much a figure owes to the draw")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--voice-band-truth", action="store_true",
                     help="score the conversations against their truth made again on the sources "
@@ -675,6 +687,7 @@ def main() -> None:
             label = case["name"] + ("" if kind is None else f"+{kind}")
             truth = talk(ref_k, names, dur_k)
             systems = [("coach", lambda: run_coach(x, enroll, names))]
+            systems += [(f"coach@{k}", lambda k=k: run_coach(x, enroll, names, k)) for k in range(1, args.seeds)]
             if not args.no_baseline:
                 systems.append(("baseline", lambda: (lambda t: (baseline(x, enroll), time.process_time() - t))(time.process_time())))
             for sysname, fn in systems:
