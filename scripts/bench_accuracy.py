@@ -125,15 +125,16 @@ def new_pair_cases(root: Path, noises: tuple[str, ...] = ()):
     for k, (a, b) in enumerate(pairs):
         share = (0.3, 0.5, 0.7, 0.45, 0.6)[k % 5]
         turn = (2.5, 4.0, 6.0, 9.0)[k % 4]
+        noise = noises[k % len(noises)]
         for snr in NEW_PAIR_SNRS_DB:
             # The same seed for every level: the same conversation, only the noise's gain differs.
-            spec_k = (f"p{k + 1:02d}", a, b, share, 70, turn, 2, 2, noises[k % len(noises)], snr)
+            spec_k = (f"p{k + 1:02d}", a, b, share, 70, turn, 2, 2, noise, snr)
             mix, _, segments, info = mc.build(spec_k, 100 + k, spk, enroll)
             names = list(info["speakers"])
             yield dict(name=f"p{k + 1:02d}@{snr}", audio=mix.astype(np.float32), new=True,
                        ref=[(t, t + d, who) for t, d, who in segments],
                        genders="".join(info["speakers"][n]["gender"] for n in names),
-                       noise=f"{noises[k % len(noises)].split('_')[0].removesuffix('.wav')} {snr} dB", meta=info,
+                       noise=f"{noise.split('_')[0].removesuffix('.wav')} {snr} dB", meta=info,
                        enroll_audio={n: clips[n] for n in names})
 
 
@@ -667,8 +668,7 @@ def main() -> None:
                 x, enroll = walk_away(root, case["meta"], len(x0)), enroll0
             elif kind == "kitchen":  # each person at their own place in a reverberant room
                 x, enroll = kitchen(root, case["meta"], len(x0), enroll0, seed=int(case["name"][1:3]) + (100 if case.get("new") else 0))
-            elif kind and kind.rstrip("0123456789") in OTHER_NOISES:  # another noise over the recording's own
-                noise_kind = kind.rstrip("0123456789")
+            elif kind and (noise_kind := kind.rstrip("0123456789")) in OTHER_NOISES:  # over the recording's own
                 z = other_noise(noise_kind, len(x0))
                 x = (x0 + z * np.sqrt(np.mean(x0 ** 2) / 10 ** (int(kind[len(noise_kind):]) / 10))).astype(np.float32)
                 enroll = enroll0
