@@ -303,6 +303,27 @@ def confusion(ref, hyp, names, dur_s) -> float:
     return 100.0 * solo / max(total, 1)
 
 
+def share_if_perfect(ref, hyp, names, dur_s) -> dict[str, float]:
+    """The talk-share error (pp) left if one part of the measurement were perfect:
+    - "detection": every truly spoken step found, labelled as coach labelled it where it
+      found speech and as the truth does where it missed it;
+    - "attribution": the steps coach found labelled as the truth labels them (false
+      alarms keep coach's labels);
+    - "overlap": coach's labels, plus each found step where both truly talk counted for both.
+    What is left with one part perfect is what the other parts cost."""
+    r, h = grid(ref, names, dur_s), grid(hyp, names, dur_s)
+    a, b = names
+    ra, ha = r[a] | r[b], h[a] | h[b]
+    both = r[a] & r[b] & ha
+    got = {
+        "detection": {n: (ra & h[n]).sum() + (r[n] & ~ha).sum() for n in names},
+        "attribution": {n: (ha & r[n]).sum() + (ha & ~ra & h[n]).sum() for n in names},
+        "overlap": {n: h[n].sum() + (both & ~h[n]).sum() for n in names},
+    }
+    true_a = r[a].sum() / max(r[a].sum() + r[b].sum(), 1)
+    return {k: 100 * abs(g[a] / max(g[a] + g[b], 1) - true_a) for k, g in got.items()}
+
+
 def talk(segs, names, dur_s):
     g = grid(segs, names, dur_s)
     return {k: g[k].sum() * STEP_S for k in names}
@@ -630,6 +651,9 @@ def main() -> None:
                     help="also run coach with the voice models' random draws seeded 1..N-1 (systems coach@1...): "
                          "how much a figure owes to the draw")
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--decompose", action="store_true",
+                    help="also print, per case and per group, the talk-share error left if speech detection, "
+                         "attribution or overlap were perfect: where the error comes from")
     ap.add_argument("--voice-band-truth", action="store_true",
                     help="score the conversations against their truth made again on the sources "
                          f"high-passed at {VOICE_BAND_HZ:.0f} Hz (see voice_band_truth)")
@@ -706,13 +730,16 @@ def main() -> None:
                                  der=der(ref_k, hyp, names, dur_k, spans), rtf=dur_k / max(cpu, 1e-9),
                                  conf=confusion(ref_k, hyp, names, dur_k),
                                  ij=interjection_hits(ref_k, hyp, names, dur_k),
-                                 synthetic=synthetic_given(spans, hyp, names, dur_k)))
+                                 synthetic=synthetic_given(spans, hyp, names, dur_k),
+                                 left=share_if_perfect(ref_k, hyp, names, dur_k) if args.decompose else None))
                 r = rows[-1]
                 print(f"{label:<16} {sysname:<8} {r['noise'][:18]:<18} {r['genders']:<3} share {r['share']:5.1f} pp  "
                       f"talk {r['terr_a']:+6.1f}% {r['terr_b']:+6.1f}%  DER {r['der']:5.1f}%  conf {r['conf']:4.1f}%  "
                       f"ij {_pct(r['ij'])}  RTF {r['rtf']:6.0f}x"
                       + (f"  synthetic voice given to a partner {r['synthetic'][1]:.1f} of {r['synthetic'][0]:.1f} s"
-                         if spans else ""),
+                         if spans else "")
+                      + ("  if perfect: " + ", ".join(f"{k} {v:.1f}" for k, v in r["left"].items()) + " pp"
+                         if r["left"] else ""),
                       flush=True)
     print()
     for sysname in sorted({r["system"] for r in rows}):
@@ -738,6 +765,9 @@ def main() -> None:
                   f"DER median {statistics.median(de):5.1f}% worst {max(de):5.1f}% | "
                   f"confused {statistics.mean(cf):4.1f}% mean, worst {max(cf):5.1f}% | "
                   f"RTF median {statistics.median(r['rtf'] for r in sel):5.0f}x")
+            if sel[0]["left"]:
+                print(f"{sysname:<8} {lab:<11} share median if perfect: "
+                      + ", ".join(f"{k} {statistics.median(r['left'][k] for r in sel):4.1f} pp" for k in sel[0]["left"]))
             syn = [sum(r["synthetic"][k] for r in sel) for k in range(2)]
             if syn[0]:
                 print(f"{sysname:<8} {lab:<11} synthetic voice between turns: {syn[0]:.1f} s, given to a partner "

@@ -103,3 +103,25 @@ def test_new_pairs_are_the_pairs_c01_c12_leave_out_with_their_own_truth(shared_d
         for n in names:  # the truth the corpus script wrote for the pieces
             assert abs(talk[n] - c["meta"]["speakers"][n]["talk_seconds"]) < 0.02, (c["name"], n)
             assert 4.5 * 16000 < len(c["enroll_audio"][n]) < 10.5 * 16000
+
+
+def test_share_if_perfect_puts_each_error_where_it_comes_from(bench_accuracy):
+    """A truth of 40 s of A, 20 s of B (2 s of it over A's talk); hypotheses that each
+    get one part wrong: only that part's perfect version brings the error to zero."""
+    b = bench_accuracy
+    names = ["A", "B"]
+    ref = [(0.0, 40.0, "A"), (10.0, 12.0, "B"), (45.0, 63.0, "B")]
+    missed = [(0.0, 30.0, "A"), (10.0, 12.0, "B"), (45.0, 63.0, "B")]        # 10 s of A unheard
+    swapped = [(0.0, 30.0, "A"), (30.0, 40.0, "B"), (10.0, 12.0, "B"), (45.0, 63.0, "B")]  # A's to B
+    no_overlap = [(0.0, 40.0, "A"), (45.0, 63.0, "B")]                          # B's interjection lost
+    dur = 64.0
+    for hyp, fixed_by in ((missed, "detection"), (swapped, "attribution"), (no_overlap, "overlap")):
+        left = b.share_if_perfect(ref, hyp, names, dur)
+        truth, got = b.talk(ref, names, dur), b.talk(hyp, names, dur)
+        err = 100 * abs(got["A"] / sum(got.values()) - truth["A"] / sum(truth.values()))
+        assert err > 2.0, fixed_by
+        assert left[fixed_by] < 0.05, (fixed_by, left)
+        if fixed_by == "detection":  # labels were right where speech was found
+            assert left["attribution"] > 2.0 and left["overlap"] > 2.0
+    # A found interjection counted for both is already right: nothing for overlap to add.
+    assert b.share_if_perfect(ref, ref, names, dur) == {"detection": 0.0, "attribution": 0.0, "overlap": 0.0}
