@@ -80,7 +80,19 @@ class AttributionSettings:
     everywhere gave the same; a lower bias or cost caught more (up to 43 %), but with
     5–13 s of false overlap."""
     overlap_bias: float = 0.3
-    """Per-hop handicap (nats) of the both-talking state: overlap needs clear evidence."""
+    """Per-hop handicap (nats) of the both-talking state: overlap needs clear evidence.
+
+    A sharper model of both talking was measured and not taken (2026-11-28, seed 0): log-mel
+    mixtures of A and B fitted on the labels, each pair of components combined by summing
+    their powers with the noise counted once (parallel model combination). On the truly
+    overlapped hops of the originals its evidence over the better single voice averaged
+    about +2 nats against -2 on solo speech (this model: -0.5 against -2.3), and it found
+    45-49 % of the overlap against 29 %, but with twice the false overlap (15 s against 7 s
+    on the originals). The originals' talk-share median went 2.41 -> 1.78 pp, the new
+    pairs' 1.97 -> 2.27 pp: over the 48 the mean 2.41 -> 2.37 pp, within the draws' noise.
+    Dropping its overlaps under 0.3-0.5 s, or averaging it with this model, did no better.
+    ``bench_accuracy.py --decompose`` shows why: perfect overlap would bring the originals'
+    median to 1.3 pp, but the new pairs' errors come from speech detection and attribution."""
     floor_bonus: float = 0.05
     components: int = 16
     rounds: int = 3
