@@ -11,6 +11,7 @@ itself (see ``coach.attribution``).
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,12 +146,16 @@ class Analyzer:
         profiles: enrolled voices by name (None or empty: attribution by the floor alone).
         names: the partners in order; defaults to the profiles' names.
         settings: measurement settings.
+        attribution_seed: seeds the voice models' random draws
+            (``AttributionSettings.seed``): benchmarks and tests judge a change over several.
     """
 
     def __init__(self, profiles: dict | None = None, names: list[str] | None = None,
-                 settings: MeasureSettings | None = None, expected_s: float = 0.0):
+                 settings: MeasureSettings | None = None, expected_s: float = 0.0,
+                 attribution_seed: int = 0):
         self.settings = settings or MeasureSettings()
-        vad_settings, self._att_settings = _settings_from(self.settings)
+        vad_settings, att_settings = _settings_from(self.settings)
+        self._att_settings = dataclasses.replace(att_settings, seed=attribution_seed)
         self.names = list(names) if names else list(profiles or {})
         self._profiles: dict = {}
         self._features = FeatureStream()

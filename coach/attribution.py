@@ -572,7 +572,7 @@ def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_l
             if _balanced(other_lab) and _more_coherent(first, other_lab, wlab):
                 wlab, margin = other_lab, other_margin
         if sides is not None and np.mean((wlab == 0) == sides) < s.windows_min_agreement and \
-                not (s.windows_coherence and _more_coherent(first, wlab, (~sides).astype(np.int64))):
+                not (s.windows_coherence and _more_coherent(first, wlab, sides.astype(np.int8))):
             margin = np.zeros_like(margin)  # clusters that are not the voices: no evidence
         for h, lab_, m in zip(first.tolist(), wlab.tolist(), margin.tolist()):
             if m >= s.voice_margin:

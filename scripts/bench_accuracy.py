@@ -45,7 +45,6 @@ by the corpus' own rule on the sources high-passed at 100 Hz (``voice_band_truth
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import itertools
 import json
 import os
@@ -398,6 +397,13 @@ def variant(x: np.ndarray, kind: str) -> np.ndarray:
 OTHER_NOISES = ("fan", "pan", "white", "pink")
 
 
+def with_other_noise(x: np.ndarray, kind: str, snr_db: float) -> np.ndarray:
+    """``x`` with ``other_noise(kind)`` added ``snr_db`` below its own level (RMS), on top
+    of whatever noise it has: ``--other-noises``' copies."""
+    z = other_noise(kind, len(x))
+    return (x + z * np.sqrt(np.mean(x ** 2) / 10 ** (snr_db / 10))).astype(np.float32)
+
+
 def other_noise(kind: str, n_samples: int, seed: int = 11) -> np.ndarray:
     """Kitchen noises the corpus does not have, made in numpy (unit RMS): "fan", an
     extractor fan (brown rumble band-passed to 60-2500 Hz, a 100 Hz motor hum and its
@@ -612,9 +618,7 @@ def run_coach(x, enroll_audio, names, seed: int = 0):
     models' random draws (``AttributionSettings.seed``)."""
     t0 = time.process_time()
     profiles = {n: enroll_from_audio(n, a) for n, a in enroll_audio.items()}
-    an = Analyzer(profiles, names=names)
-    if seed:
-        an._att_settings = dataclasses.replace(an._att_settings, seed=seed)
+    an = Analyzer(profiles, names=names, attribution_seed=seed)
     for f in frames_from_array(x):
         an.feed(f)
     segs = an.finish()
@@ -693,8 +697,7 @@ def main() -> None:
             elif kind == "kitchen":  # each person at their own place in a reverberant room
                 x, enroll = kitchen(root, case["meta"], len(x0), enroll0, seed=int(case["name"][1:3]) + (100 if case.get("new") else 0))
             elif kind and (noise_kind := kind.rstrip("0123456789")) in OTHER_NOISES:  # over the recording's own
-                z = other_noise(noise_kind, len(x0))
-                x = (x0 + z * np.sqrt(np.mean(x0 ** 2) / 10 ** (int(kind[len(noise_kind):]) / 10))).astype(np.float32)
+                x = with_other_noise(x0, noise_kind, int(kind[len(noise_kind):]))
                 enroll = enroll0
             elif kind == "call":  # the conversation over a phone line; enrolled in the kitchen
                 x, enroll = variant(x0, "phone"), enroll0

@@ -1,8 +1,6 @@
 """Attribution on real voices: the right partner, the floor as a prior, interjections caught."""
 
 
-import dataclasses
-
 import numpy as np
 import pytest
 
@@ -207,17 +205,11 @@ def test_windows_drawn_towards_one_enrolled_voice_are_still_told_apart():
 
 
 def _analyze_case(bench, case, seed: int = 0):
-    """Run a ``bench_accuracy`` case (audio in memory) through the Analyzer: its names,
-    the segments as (start_s, end_s, speaker), its length and the talk-share error (0-1).
-    ``seed``: the voice models' random draws (``AttributionSettings.seed``)."""
+    """Run a ``bench_accuracy`` case (audio in memory) as the bench does (``run_coach``):
+    its names, the segments as (start_s, end_s, speaker), its length and the talk-share
+    error (0-1). ``seed``: the voice models' random draws (``AttributionSettings.seed``)."""
     names = list(case["enroll_audio"])
-    prof = {n: enroll_from_audio(n, a) for n, a in case["enroll_audio"].items()}
-    an = Analyzer(prof, names=names)
-    if seed:
-        an._att_settings = dataclasses.replace(an._att_settings, seed=seed)
-    for f in frames_from_array(case["audio"]):
-        an.feed(f)
-    hyp = [(s.start_s, s.end_s, s.speaker) for s in an.finish()]
+    hyp, _ = bench.run_coach(case["audio"], case["enroll_audio"], names, seed)
     dur = len(case["audio"]) / 16000
     truth, got = bench.talk(case["ref"], names, dur), bench.talk(hyp, names, dur)
     share_error = abs(got[names[0]] / sum(got.values()) - truth[names[0]] / sum(truth.values()))
@@ -275,9 +267,7 @@ def test_two_women_over_a_fan_keep_their_own_windows(shared_data, bench_accuracy
     confused; after, 1.6 / 1.1 / 8.0 pp and 2.4 / 1.8 / 7.3 %."""
     bench = bench_accuracy
     case = next(c for c in bench.cases(shared_data) if c["name"] == "c06")
-    x0 = read_audio(case["wav"])
-    fan = bench.other_noise("fan", len(x0))
-    audio = (x0 + fan * np.sqrt(np.mean(x0 ** 2) / 10 ** 0.5)).astype(np.float32)
+    audio = bench.with_other_noise(read_audio(case["wav"]), "fan", 5)
     enroll = {n: read_audio(p) for n, p in case["enroll"].items()}
     made = dict(audio=audio, enroll_audio=enroll, ref=bench.read_rttm(case["rttm"]))
     errors, confused = [], []
