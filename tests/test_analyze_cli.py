@@ -2,7 +2,9 @@
 
 import json
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 from coach.cli import main
 
@@ -52,3 +54,20 @@ def test_same_clip_twice_is_refused(shared_data, capsys):
     clip = shared_data / "conversations" / "c01" / "enroll_ls1688.wav"
     assert main(["analyze", str(clip), "--speaker", f"A={clip}", "--speaker", f"B={clip}"]) == 2
     assert "same clip" in capsys.readouterr().err
+
+
+def test_a_recording_without_talk_says_so_instead_of_an_even_split(shared_data, tmp_path, capsys):
+    """Thirty seconds of a quiet room: no talk for anyone. The shares are an even split
+    by convention (they add up to 1), which printed as "0.0 s  50.0 %" read like a finding."""
+    d = shared_data / "conversations" / "c01"
+    quiet = tmp_path / "quiet.wav"
+    sf.write(quiet, (np.random.default_rng(0).standard_normal(30 * 16000) * 0.001).astype(np.float32), 16000)
+    speakers = ["--speaker", f"Sam={d / 'enroll_ls1688.wav'}", "--speaker", f"Alex={d / 'enroll_ls1998.wav'}"]
+    assert main(["analyze", str(quiet), *speakers]) == 0
+    out = capsys.readouterr().out
+    assert "nobody was heard talking" in out and "%" not in out
+    assert main(["analyze", str(quiet), *speakers, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert all(v["talk_s"] == 0 for v in data["speakers"].values())
+    assert main(["analyze", str(d / "c01.wav"), *speakers]) == 0
+    assert "nobody" not in capsys.readouterr().out

@@ -94,8 +94,13 @@ def run(args) -> int:
         return 0
     print(f"{args.recording}: {data['duration_s']:.1f} s")
     width = max([len(n) for n in data["speakers"]] + [6])
+    heard = any(v["talk_s"] > 0 for v in data["speakers"].values())
     for name, v in data["speakers"].items():
-        print(f"  {name:<{width}}  {v['talk_s']:7.1f} s  {100 * v['share']:5.1f} %")
+        # With no talk at all the shares are an even split by convention: not a finding.
+        share = f"{100 * v['share']:5.1f} %" if heard else "    – "
+        print(f"  {name:<{width}}  {v['talk_s']:7.1f} s  {share}")
+    if not heard:
+        print("  nobody was heard talking: is this the right recording, and was the microphone on?")
     if data["unsure_s"] > 0:
         print(f"  {'unsure':<{width}}  {data['unsure_s']:7.1f} s")
     for c in data.get("commands", []):
