@@ -122,6 +122,11 @@ def level(x: np.ndarray, dbfs: float) -> np.ndarray:
     return x * (10 ** (dbfs / 20) / np.sqrt(np.mean(x ** 2) + 1e-12))
 
 
+def under_noise(x: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
+    """``x`` with ``noise`` (repeated to its length) ``snr_db`` below its mean power."""
+    return (x + level(np.resize(noise, len(x)), 10 * np.log10(np.mean(x ** 2)) - snr_db)).astype(np.float32)
+
+
 def noise_clip(root: Path, name: str) -> np.ndarray:
     """A noise by name: a clip of the corpus (``running_tap``...) or one of the noises
     ``bench_accuracy.other_noise`` makes (``fan``, ``pan``, ``white``, ``pink``; 60 s)."""
@@ -219,8 +224,7 @@ def noisy_conversation_false(root: Path, convs: list[np.ndarray], noises: list[s
         noise = noise_clip(root, name)
         heard = []
         for c in convs:
-            x = c + level(np.resize(noise, len(c)), 10 * np.log10(np.mean(c ** 2)) - snr_db)
-            heard += [h.command for h, _ in run_listener(x.astype(np.float32), None, warm=False)]
+            heard += [h.command for h, _ in run_listener(under_noise(c, noise, snr_db), None, warm=False)]
         h = sum(len(c) for c in convs) / SR / 3600
         total, hours = total + len(heard), hours + h
         rows.append(f"conversation over {name} at {snr_db:g} dB: {len(heard)} false commands in {60 * h:.1f} min "
@@ -355,7 +359,7 @@ def main() -> None:
         print(rows[-1], flush=True)
     # The denoiser runs only on noisy stretches: the listener's cost in a noisy kitchen.
     noise = mat.noises[0]
-    noisy = [c + level(np.resize(noise, len(c)), 10 * np.log10(np.mean(c ** 2)) - 10) for c in conv_audio[:4]]
+    noisy = [under_noise(c, noise, 10) for c in conv_audio[:4]]
     cpu_rows = []
     for name, st in (("coach (verified grammar)", None), ("previous: no Whisper check", no_whisper),
                      ("previous: raw audio, Wiener", RAW_AUDIO)):
