@@ -110,7 +110,9 @@ def test_second_opinion_decides_with_the_checks(tmp_path, checks_pass, gap, acce
 
     x = place([(0.2, say(tmp_path, "coach stop", "en-us", 150))], 1.6)
     # A proposal that fails the checks: an impossible acoustic threshold (gate off).
-    st = RecognizerSettings() if checks_pass else RecognizerSettings(min_frame_score=0.0, whisper_gate_score=-99.0)
+    # The mechanism as every command but "stop" meets it (stop_min_gap: its own test below).
+    st = RecognizerSettings(stop_min_gap=None) if checks_pass else \
+        RecognizerSettings(min_frame_score=0.0, whisper_gate_score=-99.0, stop_min_gap=None)
     r = Recognizer(st)
     r._whisper = opinion = FixedOpinion(gap)
     heard = r.recognize(x, snr_db=25.0)
@@ -126,10 +128,34 @@ def test_the_denoised_stretch_is_heard_when_the_raw_one_falls_short(tmp_path):
             return -30.0 if self.calls == 1 else -2.0
 
     x = place([(0.2, say(tmp_path, "coach stop", "en-us", 150))], 1.6)
-    r = Recognizer(RecognizerSettings(min_frame_score=0.0, whisper_gate_score=-99.0))
+    r = Recognizer(RecognizerSettings(min_frame_score=0.0, whisper_gate_score=-99.0, stop_min_gap=None))
     r._whisper = opinion = RawThenClean(None)
     heard = r.recognize(x, snr_db=25.0, clean=x.copy())
     assert heard is not None and heard[0] == "stop" and opinion.calls == 2
+
+
+@pytest.mark.parametrize("raw_gap,clean_gap,accepted", [
+    (-12.5, None, True),    # Whisper's raw reading within the 13 nats asked of "stop"
+    (-15.0, None, False),   # within the checks' slack, which "stop" does not get
+    (-30.0, -2.0, False),   # the denoised reading does not rescue it either
+])
+def test_stop_must_be_heard_by_whisper_itself(tmp_path, raw_gap, clean_gap, accepted):
+    # "coach stop" ends the evening, and short talk is forced into it more than into any
+    # other command (RecognizerSettings.stop_min_gap): the -15 and the denoised rescue
+    # that the other commands get (the two tests above) are refused to it.
+    from coach.command_grammar import Recognizer, RecognizerSettings
+
+    class RawThenClean(FixedOpinion):
+        def gap(self, x, word):
+            return raw_gap if self.calls == 1 else clean_gap
+
+    x = place([(0.2, say(tmp_path, "coach stop", "en-us", 150))], 1.6)
+    r = Recognizer(RecognizerSettings())
+    r._whisper = RawThenClean(None)
+    heard = r.recognize(x, snr_db=25.0, clean=None if clean_gap is None else x.copy())
+    assert (heard is not None and heard[0] == "stop") == accepted
+    r._whisper = FixedOpinion(raw_gap)  # over the coach's own voice "stop" is judged as before
+    assert (r.recognize(x, snr_db=25.0, over_speech=True) is not None) == (raw_gap >= -16.0)
 
 
 def test_only_the_raw_stretch_gets_the_checks_slack(tmp_path):
@@ -292,10 +318,10 @@ def test_the_denoised_reading_breaks_a_tie_between_pocketsphinx_and_the_raw_read
                 Judgement(denoised, gap, (denoised,))
 
     x = place([(0.2, say(tmp_path, "coach stop", "en-us", 150))], 1.6)
-    r = Recognizer(RecognizerSettings(whisper_denoised_breaks_ties=True))
+    r = Recognizer(RecognizerSettings(whisper_denoised_breaks_ties=True, stop_min_gap=None))
     r._whisper = opinion = RawOtherThenClean(None)
     got = r.recognize(x, snr_db=10.0, clean=x.copy())
     assert (got[0] if got else None) == heard and opinion.calls == 2
-    r = Recognizer(RecognizerSettings(whisper_denoised_breaks_ties=False))
+    r = Recognizer(RecognizerSettings(whisper_denoised_breaks_ties=False, stop_min_gap=None))
     r._whisper = opinion = RawOtherThenClean(None)
     assert r.recognize(x, snr_db=10.0, clean=x.copy()) is None and opinion.calls == 1
