@@ -19,12 +19,12 @@ pocketsphinx keyphrase (KWS) mode, and the bare command grammar without verifica
 
 The listener's CPU is also measured on conversations with kitchen noise added at 10 dB,
 where the denoiser runs most. ``--noisy-convs`` counts its false commands in all of
-c01-c12 under each noise named, 10 dB below the talk: ordinary conversation in a noisy
-kitchen, where most false commands come from.
+c01-c12 under each noise named, 10 dB below the talk (``--noisy-snr``): ordinary
+conversation in a noisy kitchen, where most false commands come from.
 
     /work/venv/bin/python scripts/bench_commands.py [--split held-out|tune] [--quick]
         [--only "verified|rec "] [--recognizer "threshold_per_db=0;enhance_below_snr_db=none"]
-        [--room synthetic|kitchen] [--trials-json FILE] [--noisy-convs running_tap,fan,...]
+        [--room synthetic|kitchen] [--trials-json FILE] [--noisy-convs running_tap,fan,...] [--noisy-snr DB]
 
 ``--trials-json FILE`` writes one JSON object per line for every command trial and
 detector (the command, voice, noise level, room, hit, latency and every command heard),
@@ -58,7 +58,8 @@ BOOL_FIELDS = ("use_filler", "use_garbage", "verify", "fresh_features", "syllabl
                "denoise_while_speaking")
 LISTENER_FIELDS = ("max_extra_speech_s", "noise_context_s", "end_silence_s", "pre_roll_s",
                    "denoise_below_snr_db", "denoise_context_s", "threshold", "off_threshold",
-                   "min_speech_s", "max_command_s", "join_gap_s", "tail_dip", "denoise_while_speaking")
+                   "min_speech_s", "max_command_s", "join_gap_s", "tail_dip", "denoise_while_speaking",
+                   "echo_tail_s")
 """--recognizer keys that set CommandListenerSettings rather than RecognizerSettings."""
 RAW_AUDIO = CommandListenerSettings(denoise_below_snr_db=None,
                                     recognizer=RecognizerSettings(enhance_below_snr_db=12.0,
@@ -272,6 +273,8 @@ def main() -> None:
     ap.add_argument("--noisy-convs", default="", metavar="NOISE[,NOISE]",
                     help="also count the listener's false commands in all of c01-c12 with each of these noises "
                          "(names as for --noise) 10 dB below the talk: ordinary conversation in a noisy kitchen")
+    ap.add_argument("--noisy-snr", type=float, default=10.0, metavar="DB",
+                    help="with --noisy-convs: how far below the talk the noise is (default 10 dB)")
     args = ap.parse_args()
     detail = args.trials_json
     root = shared_data()
@@ -369,7 +372,8 @@ def main() -> None:
         cpu_rows.append(f"{name:26} CPU {100 * (time.process_time() - t) / secs:.1f} % of a core, "
                         f"{heard} false commands, on {secs / 60:.1f} min of conversation with noise at 10 dB")
         print(cpu_rows[-1], flush=True)
-    noisy_rows = noisy_conversation_false(root, conv_audio, [n for n in args.noisy_convs.split(",") if n])
+    noisy_rows = noisy_conversation_false(root, conv_audio, [n for n in args.noisy_convs.split(",") if n],
+                                          args.noisy_snr)
     print("\n" + header + "\n" + "\n".join(rows) + "\n" + "\n".join(cpu_rows + noisy_rows))
     print(f"\nrecall: right command within 0.5 s of its true start; false/trial: other detections in a"
           f" ~9 s trial; distractor false: detections in {len(dtrials)} trials of ordinary phrases using"
