@@ -19,13 +19,27 @@ def shared_data() -> Path:
     return root
 
 
-@pytest.fixture
-def bench_accuracy():
-    """scripts/bench_accuracy.py as a module (its case builders and scoring)."""
+def _script(name: str):
+    """A benchmark script as a module; the scripts import each other, as they do when run."""
     import importlib.util
+    import sys
 
-    spec = importlib.util.spec_from_file_location(
-        "bench_accuracy", Path(__file__).resolve().parents[1] / "scripts" / "bench_accuracy.py")
+    scripts = Path(__file__).resolve().parents[1] / "scripts"
+    if str(scripts) not in sys.path:
+        sys.path.append(str(scripts))
+    spec = importlib.util.spec_from_file_location(name, scripts / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture
+def bench_accuracy():
+    """scripts/bench_accuracy.py as a module (its case builders and scoring)."""
+    return _script("bench_accuracy")
+
+
+@pytest.fixture
+def bench_commands():
+    """scripts/bench_commands.py as a module (its trials: a command in talk, noise, a room)."""
+    return _script("bench_commands")

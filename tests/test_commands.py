@@ -193,6 +193,21 @@ def test_talk_over_an_extractor_fan_is_not_taken_for_stop(shared_data, bench_acc
     assert detect_commands(frames_from_array(x[:12 * SR].astype(np.float32))) == []
 
 
+def test_a_rooms_echo_after_a_command_is_not_talk_around_it(shared_data, bench_commands):
+    """Trial 142 of the bench's tune split (``bench_commands.py --split tune``): "coach
+    repeat" in en-us+m3, across the synthetic reverberant room, between talk, with the
+    split's noise 5 dB below. The speech detector stays on through the room's echo of
+    "repeat"; counted as speech around the words, it dropped the command. The echo up to
+    ``CommandListenerSettings.echo_tail_s`` after the words is not talk."""
+    rng = np.random.default_rng()
+    rng.bit_generator.state = {"bit_generator": "PCG64", "has_uint32": 0, "uinteger": 3746969596, "state": {
+        "state": 335305764183554043849566646997486734771, "inc": 233193750087604940414945475171846202189}}
+    x, t0, _ = bench_commands.Material(shared_data, "tune").trial("coach repeat", "en-us+m3", 5, True, rng)
+    heard = detect_commands(frames_from_array(x))
+    assert [h.command for h in heard] == ["repeat"] and abs(heard[0].t_s - t0) < 0.3
+    assert detect_commands(frames_from_array(x), CommandListenerSettings(echo_tail_s=0.05)) == []
+
+
 def _between_talk(shared_data: Path, clip: np.ndarray, cut_s: float = 20.0, gap_s: float = 0.5,
                   snr_db: float = 20.0) -> np.ndarray:
     """``clip`` said ``gap_s`` after 4 s of c02's talk (up to ``cut_s``) and 0.5 s before
