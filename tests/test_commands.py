@@ -199,7 +199,7 @@ def test_a_rooms_echo_after_a_command_is_not_talk_around_it(shared_data, bench_c
     split's noise 5 dB below. The speech detector stays on through the room's echo of
     "repeat"; counted as speech around the words, it dropped the command. The echo up to
     ``CommandListenerSettings.echo_tail_s`` after the words is not talk."""
-    rng = np.random.default_rng()
+    rng = np.random.default_rng()  # the bench's generator (seed 5) as it stands at that trial
     rng.bit_generator.state = {"bit_generator": "PCG64", "has_uint32": 0, "uinteger": 3746969596, "state": {
         "state": 335305764183554043849566646997486734771, "inc": 233193750087604940414945475171846202189}}
     x, t0, _ = bench_commands.Material(shared_data, "tune").trial("coach repeat", "en-us+m3", 5, True, rng)
