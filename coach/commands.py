@@ -221,7 +221,8 @@ class CommandListenerSettings:
             the speech detector on after the word has ended, and an echo is not talk.
             ``scripts/bench_commands.py --recognizer echo_tail_s=0.05`` (the allowance
             before, 2026-11-28): tune 100/92/90 % against 100/92/88 %, held-out
-            95/90/78 % against 95/90/77 % (across the room 80 against 79 %), the same
+            95/90/78 % against 95/90/77 % (across the room 80 against 79 %; in the
+            simulated kitchens of ``--room kitchen`` 93/87/80 % either way), the same
             false commands (0.01 per trial, 0/30 distractors). On c01-c12 under seven
             noises 5 dB below the talk (``--noisy-convs ... --noisy-snr 5``), 7 false
             commands in 111 minutes against 6: a "resume" over pink noise, with talk on
