@@ -272,7 +272,8 @@ def main() -> None:
                          "hit, latency, every command heard) to FILE, to find the slow or missed ones")
     ap.add_argument("--noisy-convs", default="", metavar="NOISE[,NOISE]",
                     help="also count the listener's false commands in all of c01-c12 with each of these noises "
-                         "(names as for --noise) 10 dB below the talk: ordinary conversation in a noisy kitchen")
+                         "(names as for --noise) below the talk (--noisy-snr): ordinary conversation in a noisy "
+                         "kitchen")
     ap.add_argument("--noisy-snr", type=float, default=10.0, metavar="DB",
                     help="with --noisy-convs: how far below the talk the noise is (default 10 dB)")
     args = ap.parse_args()
