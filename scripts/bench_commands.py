@@ -226,10 +226,10 @@ def noisy_conversation_false(root: Path, convs: list[np.ndarray], noises: list[s
         heard = []
         for c in convs:
             heard += [h.command for h, _ in run_listener(under_noise(c, noise, snr_db), None, warm=False)]
-        h = sum(len(c) for c in convs) / SR / 3600
-        total, hours = total + len(heard), hours + h
-        rows.append(f"conversation over {name} at {snr_db:g} dB: {len(heard)} false commands in {60 * h:.1f} min "
-                    f"({len(heard) / h:.1f}/h){': ' + ', '.join(heard) if heard else ''}")
+        these_h = sum(len(c) for c in convs) / SR / 3600
+        total, hours = total + len(heard), hours + these_h
+        rows.append(f"conversation over {name} at {snr_db:g} dB: {len(heard)} false commands in {60 * these_h:.1f} min "
+                    f"({len(heard) / these_h:.1f}/h){': ' + ', '.join(heard) if heard else ''}")
         print(rows[-1], flush=True)
     if len(noises) > 1:
         rows.append(f"conversation over all {len(noises)} noises: {total} false commands in {60 * hours:.1f} min "
