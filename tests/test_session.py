@@ -445,6 +445,19 @@ def test_spoken_repeat_and_stop_steer_a_whole_session(voice, one_round):
     assert talk["Sam"] < 0.5
 
 
+def test_a_resume_heard_while_nothing_is_paused_changes_nothing(voice):
+    """A "coach resume" heard while the turn clock runs is most likely talk taken for a
+    command: nothing is shown, and its words are not taken out of anyone's talk. Heard
+    while paused, it resumes, and its words are nobody's."""
+    session, view = make_session(Room(5), voice)
+    session._command("resume", 1.0, 2.2)
+    assert session.command_spans == [] and not [m for m in view.messages if m.startswith("heard:")]
+    session.controls.paused = True
+    session._command("resume", 3.0, 4.1)
+    assert session.controls.paused is False
+    assert session.command_spans == [(3.0, 4.1)] and "heard: coach resume" in view.messages
+
+
 BARGE_IN = """
 name = "barge-in"
 description = "a long welcome, one round with a long floor prompt, the closing"
