@@ -208,6 +208,20 @@ def test_a_rooms_echo_after_a_command_is_not_talk_around_it(shared_data, bench_c
     assert detect_commands(frames_from_array(x), CommandListenerSettings(echo_tail_s=0.05)) == []
 
 
+def test_talk_renamed_to_stop_does_not_end_the_evening(shared_data, bench_commands):
+    """c08 with the exercise bike 5 dB below its talk (``bench_commands.py --noisy-convs
+    exercise_bike_30s --noisy-snr 5``), 44-54 s: pocketsphinx forces "here, don't go" into
+    "coach next", and Whisper, sure of its own reading, names "stop" instead. A "stop"
+    renamed from "next" ended the evening; only one pocketsphinx heard as "stop" or
+    "pause" (which it hears "stop" as) may (``RecognizerSettings.stop_from``)."""
+    conv = read_audio(shared_data / "conversations" / "c08" / "c08.wav")
+    x = bench_commands.under_noise(conv, bench_commands.noise_clip(shared_data, "exercise_bike_30s"), 5.0)
+    x = x[44 * SR:54 * SR].astype(np.float32)
+    assert detect_commands(frames_from_array(x)) == []
+    renamed = CommandListenerSettings(recognizer=RecognizerSettings(stop_from=None))
+    assert [h.command for h in detect_commands(frames_from_array(x), renamed)] == ["stop"]
+
+
 def _between_talk(shared_data: Path, clip: np.ndarray, cut_s: float = 20.0, gap_s: float = 0.5,
                   snr_db: float = 20.0) -> np.ndarray:
     """``clip`` said ``gap_s`` after 4 s of c02's talk (up to ``cut_s``) and 0.5 s before
