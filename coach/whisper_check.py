@@ -51,7 +51,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -114,11 +114,13 @@ def log_mel(x: np.ndarray, frames: int) -> np.ndarray:
 class Judgement:
     """Whisper's reading of a stretch: its likeliest ``command`` (by meaning), how far
     (nats) "Coach <command>." falls behind its own transcript (``gap``), and the
-    ``words`` of that transcript (lower case)."""
+    ``words`` of that transcript (lower case); ``others``: the gaps of the other commands
+    scored (the ``TOP_COMMANDS`` likeliest), by meaning."""
 
     command: str
     gap: float
     words: tuple[str, ...]
+    others: dict[str, float] = field(default_factory=dict, compare=False)
 
 
 _vocabulary: list[str] | None = None
@@ -253,7 +255,8 @@ class WhisperCheck:
         transcript, and that transcript's words."""
         per, own, own_tokens = self.scores(x)
         best = max(per, key=per.get)
-        return Judgement(best, per[best] - own, transcript_words(own_tokens))
+        return Judgement(best, per[best] - own, transcript_words(own_tokens),
+                         {m: v - own for m, v in per.items() if m != best})
 
     def gap(self, x: np.ndarray, word: str) -> float | None:
         """How far (nats, ≤ about 0) "Coach <word>." falls behind Whisper's own

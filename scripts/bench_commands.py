@@ -54,7 +54,7 @@ from coach.frames import SAMPLE_RATE_HZ, frames_from_array  # noqa: E402
 
 SR = SAMPLE_RATE_HZ
 BOOL_FIELDS = ("use_filler", "use_garbage", "verify", "fresh_features", "syllable_check", "whisper_check",
-               "whisper_slack_needs_agreement", "whisper_denoised_breaks_ties",
+               "whisper_slack_needs_agreement", "whisper_denoised_breaks_ties", "whisper_tie_needs_raw",
                "denoise_while_speaking")
 LISTENER_FIELDS = ("max_extra_speech_s", "noise_context_s", "end_silence_s", "pre_roll_s",
                    "denoise_below_snr_db", "denoise_context_s", "threshold", "off_threshold",

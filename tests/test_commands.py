@@ -222,6 +222,21 @@ def test_talk_renamed_to_stop_does_not_end_the_evening(shared_data, bench_comman
     assert [h.command for h in detect_commands(frames_from_array(x), renamed)] == ["stop"]
 
 
+def test_a_denoised_reading_cannot_side_with_a_proposal_the_raw_one_finds_far_off(shared_data, bench_commands):
+    """c11 with the bench's sizzling pan 10 dB below its talk, 50-80 s: pocketsphinx
+    proposes "coach next" for "thank you". Whisper's reading of the raw stretch puts
+    "Coach next." 21.6 nats behind its own, and of the denoised stretch writes "speaking
+    in foreign language", "Coach next." only 10.9 behind. Siding with the proposal on
+    the denoised reading alone took it; the raw reading must not be that far off
+    (``RecognizerSettings.whisper_tie_needs_raw``)."""
+    conv = read_audio(shared_data / "conversations" / "c11" / "c11.wav")
+    x = bench_commands.under_noise(conv, bench_commands.noise_clip(shared_data, "pan"), 10.0)
+    x = x[50 * SR:80 * SR].astype(np.float32)
+    assert detect_commands(frames_from_array(x)) == []
+    alone = CommandListenerSettings(recognizer=RecognizerSettings(whisper_tie_needs_raw=False))
+    assert [h.command for h in detect_commands(frames_from_array(x), alone)] == ["next"]
+
+
 def _between_talk(shared_data: Path, clip: np.ndarray, cut_s: float = 20.0, gap_s: float = 0.5,
                   snr_db: float = 20.0) -> np.ndarray:
     """``clip`` said ``gap_s`` after 4 s of c02's talk (up to ``cut_s``) and 0.5 s before

@@ -296,25 +296,27 @@ def test_the_checks_slack_is_not_given_where_the_denoised_reading_names_another_
     assert (got is not None and got[0] == "stop") == accepted and opinion.calls == 2
 
 
-@pytest.mark.parametrize("raw_gap,denoised,gap,heard", [
-    (-13.0, "stop", -3.0, "stop"),     # it sides with pocketsphinx
-    (-13.0, "stop", -25.0, None),      # ...but is too far behind by itself
-    (-11.5, "pause", -3.0, "pause"),   # it sides with the raw reading, both within the -12 asked
-    (-13.0, "pause", -3.0, None),      # ...but the raw reading is too far behind by itself
-    (-11.5, "pause", -12.5, None),     # ...or the denoised one is
-    (-11.5, "next", -3.0, None),       # a third command: nobody agrees
+@pytest.mark.parametrize("raw_gap,raw_stop,denoised,gap,heard", [
+    (-13.0, -15.0, "stop", -3.0, "stop"),     # it sides with pocketsphinx
+    (-13.0, -15.0, "stop", -25.0, None),      # ...but is too far behind by itself
+    (-13.0, -18.5, "stop", -3.0, None),       # ...or the raw reading is, beyond the 6 nats of slack
+    (-11.5, -15.0, "pause", -3.0, "pause"),   # it sides with the raw reading, both within the -12 asked
+    (-13.0, -15.0, "pause", -3.0, None),      # ...but the raw reading is too far behind by itself
+    (-11.5, -15.0, "pause", -12.5, None),     # ...or the denoised one is
+    (-11.5, -15.0, "next", -3.0, None),       # a third command: nobody agrees
 ])
 def test_the_denoised_reading_breaks_a_tie_between_pocketsphinx_and_the_raw_reading(
-        tmp_path, raw_gap, denoised, gap, heard):
+        tmp_path, raw_gap, raw_stop, denoised, gap, heard):
     # At 10 dB pocketsphinx heard "stop" where Whisper read the raw stretch as "pause"
-    # ("go for"), too far behind to name the command itself (-8 is asked); at 10 dB a
-    # reading must be within 12 nats of Whisper's own to count.
+    # ("go for"), too far behind to name the command itself (-8 is asked), and "Coach
+    # stop." ``raw_stop`` behind; at 10 dB a reading must be within 12 nats of Whisper's
+    # own to count.
     from coach.command_grammar import Recognizer, RecognizerSettings
 
     class RawOtherThenClean(FixedOpinion):
         def judge(self, x):
             self.calls += 1
-            return Judgement("pause", raw_gap, ("go", "for")) if self.calls == 1 else \
+            return Judgement("pause", raw_gap, ("go", "for"), {"stop": raw_stop}) if self.calls == 1 else \
                 Judgement(denoised, gap, (denoised,))
 
     x = place([(0.2, say(tmp_path, "coach stop", "en-us", 150))], 1.6)
