@@ -208,18 +208,27 @@ def test_a_rooms_echo_after_a_command_is_not_talk_around_it(shared_data, bench_c
     assert detect_commands(frames_from_array(x), CommandListenerSettings(echo_tail_s=0.05)) == []
 
 
+def _in_noisy_conversation(shared_data: Path, bench_commands, conv: str, noise: str, snr_db: float,
+                           start_s: int, end_s: int, other: RecognizerSettings) -> tuple[list[str], list[str]]:
+    """The commands heard in ``conv`` from ``start_s`` to ``end_s`` with the bench's
+    ``noise`` ``snr_db`` below its talk (``bench_commands.py --noisy-convs``): by the
+    listener as it is, and with the recogniser set to ``other``."""
+    x = bench_commands.under_noise(read_audio(shared_data / "conversations" / conv / f"{conv}.wav"),
+                                   bench_commands.noise_clip(shared_data, noise), snr_db)
+    x = x[start_s * SR:end_s * SR].astype(np.float32)
+    return ([h.command for h in detect_commands(frames_from_array(x))],
+            [h.command for h in detect_commands(frames_from_array(x), CommandListenerSettings(recognizer=other))])
+
+
 def test_talk_renamed_to_stop_does_not_end_the_evening(shared_data, bench_commands):
     """c08 with the exercise bike 5 dB below its talk (``bench_commands.py --noisy-convs
     exercise_bike_30s --noisy-snr 5``), 44-54 s: pocketsphinx forces "here, don't go" into
     "coach next", and Whisper, sure of its own reading, names "stop" instead. A "stop"
     renamed from "next" ended the evening; only one pocketsphinx heard as "stop" or
     "pause" (which it hears "stop" as) may (``RecognizerSettings.stop_from``)."""
-    conv = read_audio(shared_data / "conversations" / "c08" / "c08.wav")
-    x = bench_commands.under_noise(conv, bench_commands.noise_clip(shared_data, "exercise_bike_30s"), 5.0)
-    x = x[44 * SR:54 * SR].astype(np.float32)
-    assert detect_commands(frames_from_array(x)) == []
-    renamed = CommandListenerSettings(recognizer=RecognizerSettings(stop_from=None))
-    assert [h.command for h in detect_commands(frames_from_array(x), renamed)] == ["stop"]
+    heard = _in_noisy_conversation(shared_data, bench_commands, "c08", "exercise_bike_30s", 5.0, 44, 54,
+                                   RecognizerSettings(stop_from=None))
+    assert heard == ([], ["stop"])
 
 
 def test_a_denoised_reading_cannot_side_with_a_proposal_the_raw_one_finds_far_off(shared_data, bench_commands):
@@ -229,12 +238,9 @@ def test_a_denoised_reading_cannot_side_with_a_proposal_the_raw_one_finds_far_of
     in foreign language", "Coach next." only 10.9 behind. Siding with the proposal on
     the denoised reading alone took it; the raw reading must not be that far off
     (``RecognizerSettings.whisper_tie_needs_raw``)."""
-    conv = read_audio(shared_data / "conversations" / "c11" / "c11.wav")
-    x = bench_commands.under_noise(conv, bench_commands.noise_clip(shared_data, "pan"), 10.0)
-    x = x[50 * SR:80 * SR].astype(np.float32)
-    assert detect_commands(frames_from_array(x)) == []
-    alone = CommandListenerSettings(recognizer=RecognizerSettings(whisper_tie_needs_raw=False))
-    assert [h.command for h in detect_commands(frames_from_array(x), alone)] == ["next"]
+    heard = _in_noisy_conversation(shared_data, bench_commands, "c11", "pan", 10.0, 50, 80,
+                                   RecognizerSettings(whisper_tie_needs_raw=False))
+    assert heard == ([], ["next"])
 
 
 def _between_talk(shared_data: Path, clip: np.ndarray, cut_s: float = 20.0, gap_s: float = 0.5,
