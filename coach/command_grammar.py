@@ -703,12 +703,14 @@ class Recognizer:
                 elif st.whisper_denoised_breaks_ties and len(audios) > 1:
                     # pocketsphinx and Whisper's raw reading disagree: Whisper's reading of the
                     # denoised stretch decides. It may side with the proposal if it reaches
-                    # the gap asked by itself, and with the raw reading only if both do: the
+                    # the gap asked by itself and the raw reading has the proposal within the
+                    # checks' slack, and with the raw reading only if both reach the gap: the
                     # two readings of one stretch are not independent.
                     tie = whisper.judge(audios[1])
-                    sides = (tie.command == proposed and (not st.whisper_tie_needs_raw or raw.others.get(
-                        proposed, -np.inf) >= self._whisper_need(snr_db, raw.words, proposed) - st.whisper_checked_slack)) \
-                        or (tie.command == raw.command and raw.gap >= self._whisper_need(snr_db, raw.words, raw.command))
+                    raw_allows = not st.whisper_tie_needs_raw or raw.others.get(proposed, -np.inf) >= \
+                        self._whisper_need(snr_db, raw.words, proposed) - st.whisper_checked_slack
+                    sides = (tie.command == proposed and raw_allows) or (
+                        tie.command == raw.command and raw.gap >= self._whisper_need(snr_db, raw.words, raw.command))
                     if not sides or tie.gap < self._whisper_need(snr_db, tie.words, tie.command):
                         return None
                     words[1] = tie.command
