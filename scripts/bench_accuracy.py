@@ -48,6 +48,7 @@ import argparse
 import itertools
 import json
 import os
+import shutil
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy: one core, as the target says
 import statistics
@@ -545,14 +546,29 @@ PROMPT_VOICES = [("en-gb-x-rp", 155, 50), ("en-029", 165, 40), ("en-us-nyc", 145
                  ("en-gb-x-gbclan", 150, 45), ("en+m4", 140, 35)]
 """Synthetic voices for ``--prompts``: none of them is in coach's synthetic-voice reference
 (scripts/make_voice_reference.py), so the bench does not grade that reference on itself."""
+FLITE_VOICES = ("awb", "kal16", "kal")
+"""flite's voices for ``--prompts-flite``: another synthesizer than the espeak-ng that
+coach's synthetic-voice reference (scripts/make_voice_reference.py) is made from."""
 PROMPT_TEXTS = ["Thank you. Now it's the other person's turn to share.",
                 "Take a breath. When you are ready, say back what you heard.",
                 "One minute left. There's no need to hurry.",
                 "Here is something to talk about: a small moment that made you smile this week."]
 
 
-def with_prompts(x: np.ndarray, ref, rng):
+def flite(text: str, voice: str) -> np.ndarray:
+    """``text`` said by the flite program's ``voice``, at 16 kHz."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "say.wav"
+        subprocess.run(["flite", "-voice", voice, "-t", text, "-o", str(path)], check=True)
+        return read_audio(path)
+
+
+def with_prompts(x: np.ndarray, ref, rng, synthesizer: str = "espeak-ng"):
     """The conversation with a synthetic voice (a coach's prompt) between turns, three times.
+    ``synthesizer``: "espeak-ng" (``PROMPT_VOICES``) or "flite" (``FLITE_VOICES``).
 
     Each prompt goes into a pause between turns, on a bed of the recording's own
     background (its quietest stretch, repeated), 0.3 s of which lie either side; the
@@ -575,7 +591,9 @@ def with_prompts(x: np.ndarray, ref, rng):
     parts, spans, shifts, last, added = [], [], [], 0, 0
     for i, at in enumerate(points):
         voice, rate, pitch = PROMPT_VOICES[int(rng.integers(len(PROMPT_VOICES)))]
-        say = espeak_ng(PROMPT_TEXTS[i % len(PROMPT_TEXTS)], voice, rate + int(rng.integers(-10, 11)), pitch)
+        text = PROMPT_TEXTS[i % len(PROMPT_TEXTS)]
+        say = flite(text, FLITE_VOICES[int(rng.integers(len(FLITE_VOICES)))]) if synthesizer == "flite" else \
+            espeak_ng(text, voice, rate + int(rng.integers(-10, 11)), pitch)
         say = say * (speech_rms * 10 ** (rng.uniform(-3, 3) / 20) / np.sqrt(np.mean(say ** 2) + 1e-12))
         pad = 4800
         chunk = np.resize(bed, len(say) + 2 * pad).astype(np.float32)
@@ -644,6 +662,9 @@ def main() -> None:
                     help="add a copy of each case heard through a telephone line, with the enrollments as recorded")
     ap.add_argument("--prompts", action="store_true",
                     help="add a copy of each case with a synthetic voice (a coach's prompt) between turns, three times")
+    ap.add_argument("--prompts-flite", action="store_true",
+                    help="with --prompts: the synthetic voice is flite's (another synthesizer than the espeak-ng "
+                         "that coach's synthetic-voice reference is made from; needs the flite program)")
     ap.add_argument("--new-pairs", action="store_true",
                     help="add conversations of the 17 pairs of the corpus' voices that c01-c12 leave out, "
                          f"assembled by the corpus' script with other shares and turn lengths, each with one "
@@ -662,6 +683,8 @@ def main() -> None:
                     help="score the conversations against their truth made again on the sources "
                          f"high-passed at {VOICE_BAND_HZ:.0f} Hz (see voice_band_truth)")
     args = ap.parse_args()
+    if args.prompts_flite and not shutil.which("flite"):
+        ap.error("--prompts-flite needs the flite program (sudo apt-get install flite)")
     root = data_dir(args.data)
     rows = []
     all_cases = cases(root)
@@ -702,7 +725,7 @@ def main() -> None:
             elif kind == "call":  # the conversation over a phone line; enrolled in the kitchen
                 x, enroll = variant(x0, "phone"), enroll0
             elif kind == "prompts":  # a synthetic voice between turns: nobody's talk
-                made = with_prompts(x0, ref, np.random.default_rng(3))
+                made = with_prompts(x0, ref, np.random.default_rng(3), "flite" if args.prompts_flite else "espeak-ng")
                 if made is None:
                     continue
                 (x, ref_k, spans), enroll = made, enroll0
