@@ -26,14 +26,16 @@ moves single cases by several pp, so compare changes over seeds.
 ``--prompts`` adds a copy of each case with a synthetic voice (a coach's prompt, in
 espeak-ng voices coach's synthetic reference was not made from) between turns, three
 times: it should go to nobody, and the line says how much of it went to a partner
-(DER is not scored over it).
+(DER is not scored over it). With ``--prompts-flite`` the voice is flite's (another
+synthesizer), with ``--prompts-person`` a real person's, from the corpus' voices that are
+not in the conversation (``person_clips``).
 
 Interjections ("ij") are the listener's short turns inside or between the other's long
 turns (see ``interjections``): "ij 40/55%" means 40 % of their reference time was given
 to the person who said them and 55 % to the other one only (the rest: to nobody).
 
     python scripts/bench_accuracy.py [--data DIR] [--variants] [--walk] [--kitchen] [--call]
-                                     [--prompts] [--other-noises] [--new-pairs [--new-pairs-noise white,pink]]
+                                     [--prompts [--prompts-flite | --prompts-person]] [--other-noises] [--new-pairs [--new-pairs-noise white,pink]]
                                      [--seeds 3] [--only c01,c12]
                                      [--no-baseline] [--voice-band-truth]
 
@@ -566,9 +568,26 @@ def flite(text: str, voice: str) -> np.ndarray:
         return read_audio(path)
 
 
-def with_prompts(x: np.ndarray, ref, rng, synthesizer: str = "espeak-ng"):
+def person_clips(root: Path, leave_out: set[str], most_s: float = 4.0) -> list[np.ndarray]:
+    """Speech of the corpus' LibriSpeech voices other than ``leave_out`` (names as in the
+    conversations, "ls1688"): from each source utterance, its first stretches by its RTTM,
+    up to ``most_s`` seconds, cut at the end of a stretch (not in a word)."""
+    out = []
+    for d in sorted((root / "speakers" / "librispeech_test-other").glob("*")):
+        if f"ls{d.name}" in leave_out:
+            continue
+        for wav in sorted(d.glob("*.wav")):
+            spans = sorted((a, b) for a, b, _ in read_rttm(wav.with_suffix(".rttm")))
+            ends = [b for a, b in spans if b - spans[0][0] <= most_s]
+            if ends and ends[-1] - spans[0][0] >= 1.5:
+                out.append(read_audio(wav)[int(spans[0][0] * 16000):int(ends[-1] * 16000)])
+    return out
+
+
+def with_prompts(x: np.ndarray, ref, rng, synthesizer: str = "espeak-ng", clips: list[np.ndarray] | None = None):
     """The conversation with a synthetic voice (a coach's prompt) between turns, three times.
-    ``synthesizer``: "espeak-ng" (``PROMPT_VOICES``) or "flite" (``FLITE_VOICES``).
+    ``synthesizer``: "espeak-ng" (``PROMPT_VOICES``) or "flite" (``FLITE_VOICES``); or
+    ``clips``, speech of people who are neither partner (``person_clips``), instead.
 
     Each prompt goes into a pause between turns, on a bed of the recording's own
     background (its quietest stretch, repeated), 0.3 s of which lie either side; the
@@ -592,8 +611,12 @@ def with_prompts(x: np.ndarray, ref, rng, synthesizer: str = "espeak-ng"):
     for i, at in enumerate(points):
         voice, rate, pitch = PROMPT_VOICES[int(rng.integers(len(PROMPT_VOICES)))]
         text = PROMPT_TEXTS[i % len(PROMPT_TEXTS)]
-        say = flite(text, FLITE_VOICES[int(rng.integers(len(FLITE_VOICES)))]) if synthesizer == "flite" else \
-            espeak_ng(text, voice, rate + int(rng.integers(-10, 11)), pitch)
+        if clips:
+            say = clips[int(rng.integers(len(clips)))]
+        elif synthesizer == "flite":
+            say = flite(text, FLITE_VOICES[int(rng.integers(len(FLITE_VOICES)))])
+        else:
+            say = espeak_ng(text, voice, rate + int(rng.integers(-10, 11)), pitch)
         say = say * (speech_rms * 10 ** (rng.uniform(-3, 3) / 20) / np.sqrt(np.mean(say ** 2) + 1e-12))
         pad = 4800
         chunk = np.resize(bed, len(say) + 2 * pad).astype(np.float32)
@@ -665,6 +688,9 @@ def main() -> None:
     ap.add_argument("--prompts-flite", action="store_true",
                     help="with --prompts: the synthetic voice is flite's (another synthesizer than the espeak-ng "
                          "that coach's synthetic-voice reference is made from; needs the flite program)")
+    ap.add_argument("--prompts-person", action="store_true",
+                    help="with --prompts: the voice between turns is a real person who is neither partner "
+                         "(the corpus' other LibriSpeech voices): it should go to nobody too")
     ap.add_argument("--new-pairs", action="store_true",
                     help="add conversations of the 17 pairs of the corpus' voices that c01-c12 leave out, "
                          f"assembled by the corpus' script with other shares and turn lengths, each with one "
@@ -683,6 +709,10 @@ def main() -> None:
                     help="score the conversations against their truth made again on the sources "
                          f"high-passed at {VOICE_BAND_HZ:.0f} Hz (see voice_band_truth)")
     args = ap.parse_args()
+    if args.prompts_flite and args.prompts_person:
+        ap.error("--prompts-flite and --prompts-person: choose one voice between turns")
+    if (args.prompts_flite or args.prompts_person) and not args.prompts:
+        ap.error("--prompts-flite and --prompts-person choose the voice of --prompts: add --prompts")
     if args.prompts_flite and not shutil.which("flite"):
         ap.error("--prompts-flite needs the flite program (sudo apt-get install flite)")
     root = data_dir(args.data)
@@ -725,7 +755,9 @@ def main() -> None:
             elif kind == "call":  # the conversation over a phone line; enrolled in the kitchen
                 x, enroll = variant(x0, "phone"), enroll0
             elif kind == "prompts":  # a synthetic voice between turns: nobody's talk
-                made = with_prompts(x0, ref, np.random.default_rng(3), "flite" if args.prompts_flite else "espeak-ng")
+                clips = person_clips(root, set(names)) if args.prompts_person else None
+                made = with_prompts(x0, ref, np.random.default_rng(3), "flite" if args.prompts_flite else "espeak-ng",
+                                    clips)
                 if made is None:
                     continue
                 (x, ref_k, spans), enroll = made, enroll0
@@ -762,7 +794,7 @@ def main() -> None:
                 print(f"{label:<16} {sysname:<8} {r['noise'][:18]:<18} {r['genders']:<3} share {r['share']:5.1f} pp  "
                       f"talk {r['terr_a']:+6.1f}% {r['terr_b']:+6.1f}%  DER {r['der']:5.1f}%  conf {r['conf']:4.1f}%  "
                       f"ij {_pct(r['ij'])}  RTF {r['rtf']:6.0f}x"
-                      + (f"  synthetic voice given to a partner {r['synthetic'][1]:.1f} of {r['synthetic'][0]:.1f} s"
+                      + (f"  voice between turns given to a partner {r['synthetic'][1]:.1f} of {r['synthetic'][0]:.1f} s"
                          if spans else "")
                       + ("  if perfect: " + ", ".join(f"{k} {v:.1f}" for k, v in r["left"].items()) + " pp"
                          if r["left"] else ""),
@@ -796,7 +828,7 @@ def main() -> None:
                       + ", ".join(f"{k} {statistics.median(r['left'][k] for r in sel):4.1f} pp" for k in sel[0]["left"]))
             syn = [sum(r["synthetic"][k] for r in sel) for k in range(2)]
             if syn[0]:
-                print(f"{sysname:<8} {lab:<11} synthetic voice between turns: {syn[0]:.1f} s, given to a partner "
+                print(f"{sysname:<8} {lab:<11} voice between turns (nobody's): {syn[0]:.1f} s, given to a partner "
                       f"{100 * syn[1] / syn[0]:4.1f}% (worst case {max(r['synthetic'][1] for r in sel):.1f} s)")
             ij = [sum(r["ij"][k] for r in sel) for k in range(3)]
             n_ij = sum(len(interjections(r["ref"], r["names"])) for r in sel)

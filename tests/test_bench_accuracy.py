@@ -125,3 +125,14 @@ def test_share_if_perfect_puts_each_error_where_it_comes_from(bench_accuracy):
             assert left["attribution"] > 2.0 and left["overlap"] > 2.0
     # A found interjection counted for both is already right: nothing for overlap to add.
     assert b.share_if_perfect(ref, ref, names, dur) == {"detection": 0.0, "attribution": 0.0, "overlap": 0.0}
+
+
+
+def test_person_clips_are_the_voices_not_left_out(shared_data, bench_accuracy):
+    voices = {f"ls{p.name}" for p in (shared_data / "speakers" / "librispeech_test-other").iterdir()}
+    assert bench_accuracy.person_clips(shared_data, voices) == []
+    every = bench_accuracy.person_clips(shared_data, set())
+    two = bench_accuracy.person_clips(shared_data, voices - {"ls1688", "ls1998"})
+    rest = bench_accuracy.person_clips(shared_data, {"ls1688", "ls1998"})
+    assert len(two) and len(rest) and len(two) + len(rest) == len(every)
+    assert all(1.5 * 16000 <= len(c) <= 4.0 * 16000 for c in every)
