@@ -9,6 +9,7 @@ SUDO=""
 APT_PACKAGES=(python3-venv espeak-ng libportaudio2 libsndfile1 sox pulseaudio-utils)
 if [ "${COACH_CI_AUDIO:-}" = 1 ]; then
   APT_PACKAGES+=(pulseaudio libasound2-plugins alsa-utils)   # the virtual devices the live tests use
+  APT_PACKAGES+=(flite)   # another synthesizer's voices, for the tests of "someone else" between turns
 fi
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
