@@ -19,7 +19,9 @@ the clusters keep the names of the voice models that seeded them.
 Speech that sounds like a synthetic voice (the coach's own prompts in a recording) is
 given to nobody: by the voice models (a reference of espeak-ng speech heard through the
 recording's noise), and by the d-vector windows, which tell a synthetic voice from the
-enrolled partners far better than spectra do.
+enrolled partners far better than spectra do. Any other voice (another synthesizer, a
+third person) is told by its windows alone: a phrase most of whose windows are far from
+both partners' clusters goes to nobody (``other_far_cos``).
 
 A recording made through another channel than the enrollments (a telephone call) is
 recognised by its long-term spectrum: bands one side lacks are left out of the voice
@@ -142,11 +144,13 @@ class AttributionSettings:
     (0 = off). Unlike the likeness to the synthetic reference, this needs no reference of
     the other voice.
 
-    Measured 2026-11-28 (``/tmp`` probes over 9 conditions of c01-c12 and AMI, 5170
-    windows). The windows of flite's voices between turns (``bench_accuracy.py --prompts
-    --prompts-flite``, a synthesizer the reference is not made from): 57 % below 0.70.
-    Windows of one partner's speech: 0.2 % (walk-away, originals, the quiet copies; none
-    in calls, kitchens, noises at 5 dB). Windows over two partners (a change of talker, or
+    Measured 2026-11-28 on the windows of c01-c12 and AMI in 15 of the accuracy bench's
+    conditions (about 5700 windows: the originals, calls, telephone-band, reverberant and
+    quiet copies, walk-away, kitchens, the four other noises, prompts). The windows of
+    flite's voices between turns (``bench_accuracy.py --prompts --prompts-flite``, a
+    synthesizer the reference is not made from): 57 % below 0.70. Windows of one
+    partner's speech: 0.2 % (originals, walk-away, the quiet copies; none in calls,
+    kitchens or the noises at 5 dB). Windows over two partners (a change of talker, or
     overlap): 2.5 %, which ``other_phrase_one_voice`` guards. Of flite's speech, 39.9 %
     went to a partner against 87.7 % without; espeak-ng's unseen voices 1.6 % against
     1.9 %; a real third person (``--prompts-person``) 63.4 % against 77.3 %. On the 216
@@ -165,7 +169,9 @@ class AttributionSettings:
     """...and it goes to nobody only if the labelling gives at least this part of it to
     one partner: a window over a change of talker, or over both at once, is far from
     either voice too. Without this, c02 and c03 lost 2.2-2.3 s of their partners' talk
-    each (DER 2.4 -> 5.8 %, 1.5 -> 4.6 %)."""
+    each (DER 2.4 -> 5.8 %, 1.5 -> 4.6 %). At 0.6-0.7 a real third person went to nobody
+    a little more often (57-60 % given to a partner against 63 %), but the originals'
+    DER median rose from 4.0 to 4.5 %: a real voice's phrase is often split 55-70 %."""
     voice_prior: float = 1.5
     """Per-hop bonus (nats) a confident d-vector match gives its voice."""
     windows_from_voices: bool = True
