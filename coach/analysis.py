@@ -48,7 +48,15 @@ per window in batches of 256 than of 64, and twice as fast as in batches of 16 (
 EMBED_BATCH_LIVE = 16
 """Live, the queue is shorter, so one encoder run (~0.13 s of CPU) never holds the
 listener up for long."""
-_RING_S = 4.0
+_RING_S = 8.0
+PROBE_PAUSE_HOPS = 30
+"""A phrase is speech between pauses of at least this many hops (as ``AttributionSettings.
+other_phrase_pause_s``)."""
+PROBE_MIN_HOPS, PROBE_MAX_HOPS = WINDOW_HOPS, 600
+"""A phrase of 1.6-6 s that no d-vector window lies in gets one of its own, a probe: it
+tells only whether that phrase sounds like neither partner. Where the windows are one
+per 4 s of speech (after the first ``WINDOW_DENSE_S``), a prompt of a few seconds between
+turns often has none. (A shorter phrase's probe would hear its neighbours too.)"""
 BATCH_S = 0.25
 """Frames are analysed in batches this long: live answers lag by at most this much."""
 BATCH_SAMPLES = int(BATCH_S * 16000)
@@ -189,6 +197,11 @@ class Analyzer:
         self._scan_hops = 2 * WINDOW_HOPS + (self._batch_limit - BATCH_SAMPLES) // HOP_SAMPLES
         self._window_first: list[int] = []
         self._window_emb: list[np.ndarray] = []
+        self._queue_probe: list[bool] = []      # which queued windows are probes
+        self._probe_first: list[int] = []
+        self._probe_emb: list[np.ndarray] = []
+        self._probe_from = 0                    # first hop a phrase for a probe may start at
+        self._recent_firsts: list[int] = []     # the last few windows' first hops
         if profiles:
             self.set_profiles(profiles)
 
@@ -300,10 +313,44 @@ class Analyzer:
             else:
                 i += 1
         self._next_window = max(self._next_window, n - WINDOW_HOPS + 1)
+        self._find_probes()
         if len(self._queue_first) >= self._embed_batch:
             self._embed_windows()
 
-    def _queue_window(self, first: int, samples: np.ndarray) -> None:
+    def _find_probes(self) -> None:
+        """Queue a probe window for each phrase of ``PROBE_MIN_HOPS``-``PROBE_MAX_HOPS``
+        that has ended (the regular search has passed it) with no window centred in it."""
+        from coach.embedding import PARTIAL_SAMPLES, N_FFT
+
+        n = self._flags.n
+        lo = max(self._probe_from, n - 3000)
+        if n - lo < WINDOW_HOPS + PROBE_PAUSE_HOPS:
+            return
+        on = self._flags.array()[lo:n] & ~self._mute.array()[lo:n]
+        hops = np.flatnonzero(on)
+        if not len(hops):
+            self._probe_from = max(self._probe_from, n - PROBE_PAUSE_HOPS)
+            return
+        cut = np.flatnonzero(np.diff(hops) - 1 >= PROBE_PAUSE_HOPS)
+        starts, ends = hops[np.r_[0, cut + 1]] + lo, hops[np.r_[cut, len(hops) - 1]] + lo + 1
+        pad = N_FFT // 2
+        for ps, pe in zip(starts.tolist(), ends.tolist()):
+            if n - pe < WINDOW_HOPS:  # not over yet, or a window may still start in it
+                break
+            self._probe_from = pe
+            if ps == lo and lo > 0 and self._flags.array()[lo - 1]:
+                continue  # began before the part searched: not known whole
+            if not PROBE_MIN_HOPS <= pe - ps <= PROBE_MAX_HOPS:
+                continue
+            if any(ps <= f + WINDOW_HOPS // 2 < pe for f in self._recent_firsts):
+                continue
+            first = (ps + pe - WINDOW_HOPS) // 2
+            a = first * HOP_SAMPLES - pad - self._ring_start
+            b = a + PARTIAL_SAMPLES + 2 * pad
+            if a >= 0 and b <= len(self._ring):
+                self._queue_window(max(first, 0), self._ring[a:b], probe=True)
+
+    def _queue_window(self, first: int, samples: np.ndarray, probe: bool = False) -> None:
         """Queue one window, volume-normalised, in a buffer allocated once: the queue
         costs its rows and nothing more (a list of copies joined later cost three times)."""
         from coach.embedding import normalize_volume
@@ -314,19 +361,24 @@ class Analyzer:
             self._embed_windows()
         self._queue_audio[len(self._queue_first)] = normalize_volume(samples)
         self._queue_first.append(first)
+        self._queue_probe.append(probe)
+        if not probe:
+            self._recent_firsts = self._recent_firsts[-7:] + [first]
 
     def _embed_windows(self) -> None:
         from coach.embedding import N_FFT, shared_encoder
 
         encoder = shared_encoder()
         firsts, self._queue_first = self._queue_first, []
+        probes, self._queue_probe = self._queue_probe, []
         if encoder is None or not firsts:
             return
         size = self._queue_audio.shape[1]
         starts = np.arange(len(firsts)) * size + N_FFT // 2
         emb = encoder.partial_embeddings(self._queue_audio[:len(firsts)].reshape(-1), starts)
-        self._window_first += firsts
-        self._window_emb += list(emb)
+        for first, e, probe in zip(firsts, emb, probes):
+            (self._probe_first if probe else self._window_first).append(first)
+            (self._probe_emb if probe else self._window_emb).append(e)
 
     def _keep_noise(self, hops: np.ndarray) -> None:
         """Reservoir-sample pause hops (Algorithm R), so the noise model spans the evening."""
@@ -404,9 +456,10 @@ class Analyzer:
             if self._window_emb and all(p.dvector is not None for p in profiles):
                 windows = (np.array(self._window_first), np.array(self._window_emb),
                            np.array([p.dvector for p in profiles]))
+            probes = (np.array(self._probe_first, np.int64), np.array(self._probe_emb)) if self._probe_emb else None
             labels = attribute(self._logmel.array()[:n], speech, floor, self._noise,
                                [p.logmel for p in profiles], self._att_settings, windows,
-                               other=synthetic_voice(), other_dvectors=synthetic_dvectors())
+                               other=synthetic_voice(), other_dvectors=synthetic_dvectors(), probes=probes)
         else:
             labels = floor_labels(speech, floor)
         return segments_from_labels(labels, self.names)

@@ -153,7 +153,11 @@ class AttributionSettings:
     kitchens or the noises at 5 dB). Windows over two partners (a change of talker, or
     overlap): 2.5 %, which ``other_phrase_one_voice`` guards. Of flite's speech, 39.9 %
     went to a partner against 87.7 % without; espeak-ng's unseen voices 1.6 % against
-    1.9 %; a real third person (``--prompts-person``) 63.4 % against 77.3 %. On the 216
+    1.9 %; a real third person (``--prompts-person``) 63.4 % against 77.3 %. (Windows the
+    synthetic reference flags, judged the same way, and the phrase probes (``attribute``'s
+    ``probes``) then took flite's to 36.5 % and espeak-ng's to 0.7 %; with windows as
+    sparse from the start as after five minutes, 60.2 and 1.9 % against 73.7 and 4.9 %
+    with neither rule.) On the 216
     cases of ``--variants --walk --kitchen --call --prompts --other-noises`` 5 changed,
     the mean talk-share error 3.362 -> 3.359 pp; the worst change c08+walk (DER 4.4 ->
     7.1 %: 1.6 s of the walker's far-away speech, share 0.7 -> 0.4 pp). At 0.72 the same
@@ -448,25 +452,27 @@ def _training_rows(x: np.ndarray, mask: np.ndarray, extra: np.ndarray, rng: np.r
     return np.concatenate([x[rows], extra])
 
 
-def _far_windows(emb: np.ndarray, lab: np.ndarray, below: float, iterations: int = 4) -> np.ndarray:
+def _far_windows(emb: np.ndarray, lab: np.ndarray, below: float, iterations: int = 4):
     """Windows whose cosine similarity to the nearer of the two clusters' centroids is
     under ``below``; the centroids are made from the other windows (a voice that is
-    neither partner pulls them towards itself otherwise)."""
+    neither partner pulls them towards itself otherwise). Returns (far, centroids)."""
     far = np.zeros(len(emb), bool)
+    cents = np.zeros((0, emb.shape[1]), emb.dtype)
     for _ in range(iterations):
-        cents = []
+        made = []
         for i in range(2):
             keep = (lab == i) & ~far
             if keep.any():
                 c = emb[keep].mean(axis=0)
-                cents.append(c / max(float(np.linalg.norm(c)), 1e-12))
-        if not cents:
+                made.append(c / max(float(np.linalg.norm(c)), 1e-12))
+        if not made:
             break
-        new = (emb @ np.array(cents).T).max(axis=1) < below
+        cents = np.array(made)
+        new = (emb @ cents.T).max(axis=1) < below
         if (new == far).all():
             break
         far = new
-    return far
+    return far, cents
 
 
 def _unlike_phrases(idx: np.ndarray, first: np.ndarray, far: np.ndarray, pause_hops: int,
@@ -611,7 +617,8 @@ def label_windows(embeddings: np.ndarray, enrolled: np.ndarray, sides: np.ndarra
 def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_logmel: np.ndarray,
               enrollments: list[np.ndarray], settings: AttributionSettings | None = None,
               windows: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-              other: np.ndarray | None = None, other_dvectors: np.ndarray | None = None) -> np.ndarray:
+              other: np.ndarray | None = None, other_dvectors: np.ndarray | None = None,
+              probes: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Label every hop: NONE (no speech), SPEECH_A, SPEECH_B or BOTH.
 
     Args:
@@ -627,6 +634,9 @@ def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_l
             like it than like either partner are given to nobody (OTHER).
         other_dvectors: optional d-vectors of such voices: windows much nearer them than
             either partner are theirs (``other_dvector_margin``).
+        probes: optional (first hops, embeddings) of windows in phrases the windows
+            missed; they steer nobody's voice and only tell whether their phrase sounds
+            like neither partner.
     """
     s = settings or AttributionSettings()
     labels = np.full(len(speech), NONE, np.int8)
@@ -658,16 +668,23 @@ def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_l
     voice = np.zeros(len(speech), np.float32)
     synthetic = None
     unlike = np.full(len(idx), -1, np.int64)
+    if probes is not None and not len(probes[0]):
+        probes = None
     if windows is not None and len(windows[0]) and other_dvectors is not None and len(other_dvectors):
         first, emb, enrolled_dvec = windows
-        gap = (emb @ np.asarray(other_dvectors, np.float32).T).max(axis=1) - (emb @ enrolled_dvec.T).max(axis=1)
-        flagged = gap > s.other_dvector_margin
-        if flagged.any():  # synthetic speech: no partner's evidence, and marked for "nobody"
+        others = np.asarray(other_dvectors, np.float32).T
+        flagged = (emb @ others).max(axis=1) - (emb @ enrolled_dvec.T).max(axis=1) > s.other_dvector_margin
+        flagged_probes = np.zeros(0, np.int64) if probes is None else \
+            probes[0][(probes[1] @ others).max(axis=1) - (probes[1] @ enrolled_dvec.T).max(axis=1) > s.other_dvector_margin]
+        if flagged.any() or len(flagged_probes):  # synthetic speech: no partner's evidence, and marked for "nobody"
             synthetic = np.zeros(len(speech), bool)
-            for h in first[flagged].tolist():
+            for h in np.r_[first[flagged], flagged_probes].tolist():
                 synthetic[h:h + WINDOW_HOPS] = True
             synthetic = synthetic[idx]
             windows = (first[~flagged], emb[~flagged], enrolled_dvec)
+            # ...and they are judged against the partners' clusters like the phrase probes.
+            probes = (first[flagged], emb[flagged]) if probes is None else \
+                (np.r_[first[flagged], probes[0]], np.concatenate([emb[flagged], probes[1]]))
     models = [fit_gmm(e, s.components, seed=i) for i, e in enumerate(enrolled)]
     if windows is not None and len(windows[0]):
         first, emb, enrolled_dvec = windows
@@ -687,9 +704,13 @@ def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_l
                 not (s.windows_coherence and _more_coherent(first, wlab, sides.astype(np.int8))):
             margin = np.zeros_like(margin)  # clusters that are not the voices: no evidence
         if s.other_far_cos > 0:
-            far = _far_windows(emb, wlab, s.other_far_cos)
+            far, cents = _far_windows(emb, wlab, s.other_far_cos)
             margin = np.where(far, 0.0, margin)
-            unlike = _unlike_phrases(idx, first, far, int(round(s.other_phrase_pause_s / HOP_S)),
+            firsts = first
+            if probes is not None and len(cents):
+                firsts = np.r_[first, probes[0]]
+                far = np.r_[far, (probes[1] @ cents.T).max(axis=1) < s.other_far_cos]
+            unlike = _unlike_phrases(idx, firsts, far, int(round(s.other_phrase_pause_s / HOP_S)),
                                      s.other_min_hops)
         for h, lab_, m in zip(first.tolist(), wlab.tolist(), margin.tolist()):
             if m >= s.voice_margin:

@@ -150,3 +150,33 @@ def test_a_phrase_goes_to_nobody_only_if_most_of_its_windows_are_unlike_both_and
     lab = np.r_[np.full(300, SPEECH_A), np.full(150, SPEECH_A), np.full(150, SPEECH_B), np.full(600, SPEECH_B)]
     nobody = _one_voice(phrase, lab, 0.8)
     assert nobody[:300].all() and not nobody[300:].any()
+
+
+def test_every_phrase_the_windows_miss_gets_a_probe(shared_data, monkeypatch):
+    # After the first five minutes the windows are one per 4 s of speech, and a prompt of a
+    # few seconds between turns may have none: its phrase gets a probe window of its own,
+    # which tells whether it sounds like neither partner. Windows made that sparse from the
+    # start, on c01.
+    import coach.analysis as analysis
+
+    monkeypatch.setattr(analysis, "WINDOW_DENSE_S", 0.0)
+    d = shared_data / "conversations" / "c01"
+    prof = {n: enroll_from_audio(n, read_audio(d / f"enroll_{n}.wav")) for n in ("ls1688", "ls1998")}
+    an = Analyzer(prof)
+    for f in frames_from_array(read_audio(d / "c01.wav"), frame_samples=320):  # as live
+        an.feed(f)
+    an.finish()
+    flags = an._flags.array()
+    hops = np.flatnonzero(flags)
+    cut = np.flatnonzero(np.diff(hops) - 1 >= analysis.PROBE_PAUSE_HOPS)
+    phrases = [(int(hops[a]), int(hops[b]) + 1) for a, b in zip(np.r_[0, cut + 1], np.r_[cut, len(hops) - 1])]
+    centres = np.array(an._window_first) + analysis.WINDOW_HOPS // 2
+    probes = np.array(an._probe_first) + analysis.WINDOW_HOPS // 2
+    missed = [(a, b) for a, b in phrases
+              if analysis.PROBE_MIN_HOPS <= b - a <= analysis.PROBE_MAX_HOPS and b + analysis.WINDOW_HOPS <= len(flags)
+              and not ((centres >= a) & (centres < b)).any()]
+    assert len(missed) >= 2, "the sparse windows should miss some phrases of c01"
+    for a, b in missed:
+        assert ((probes >= a) & (probes < b)).sum() == 1, f"no probe for the phrase at {a / 100:.1f}-{b / 100:.1f} s"
+    # Probes are only for phrases the windows missed.
+    assert len(probes) == len(missed)
