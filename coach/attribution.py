@@ -157,7 +157,7 @@ class AttributionSettings:
     synthetic reference flags, judged the same way, and the phrase probes (``attribute``'s
     ``probes``) then took flite's to 36.5 % and espeak-ng's to 0.7 %; with windows as
     sparse from the start as after five minutes, 60.2 and 1.9 % against 73.7 and 4.9 %
-    with neither rule.) On the 216
+    without those two.) On the 216
     cases of ``--variants --walk --kitchen --call --prompts --other-noises`` 5 changed,
     the mean talk-share error 3.362 -> 3.359 pp; the worst change c08+walk (DER 4.4 ->
     7.1 %: 1.6 s of the walker's far-away speech, share 0.7 -> 0.4 pp). At 0.72 the same
