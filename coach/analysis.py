@@ -49,6 +49,8 @@ EMBED_BATCH_LIVE = 16
 """Live, the queue is shorter, so one encoder run (~0.13 s of CPU) never holds the
 listener up for long."""
 _RING_S = 8.0
+"""Recent audio kept for windows: a probe (below) for a 6 s phrase starts up to 5.4 s
+before the latest hop (live, 4 s were enough for the regular windows alone)."""
 PROBE_PAUSE_HOPS = 30
 """A phrase is speech between pauses of at least this many hops (as ``AttributionSettings.
 other_phrase_pause_s``)."""
