@@ -673,9 +673,11 @@ def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_l
     if windows is not None and len(windows[0]) and other_dvectors is not None and len(other_dvectors):
         first, emb, enrolled_dvec = windows
         others = np.asarray(other_dvectors, np.float32).T
-        flagged = (emb @ others).max(axis=1) - (emb @ enrolled_dvec.T).max(axis=1) > s.other_dvector_margin
-        flagged_probes = np.zeros(0, np.int64) if probes is None else \
-            probes[0][(probes[1] @ others).max(axis=1) - (probes[1] @ enrolled_dvec.T).max(axis=1) > s.other_dvector_margin]
+
+        def synthetic_like(e: np.ndarray) -> np.ndarray:
+            return (e @ others).max(axis=1) - (e @ enrolled_dvec.T).max(axis=1) > s.other_dvector_margin
+        flagged = synthetic_like(emb)
+        flagged_probes = np.zeros(0, np.int64) if probes is None else probes[0][synthetic_like(probes[1])]
         if flagged.any() or len(flagged_probes):  # synthetic speech: no partner's evidence, and marked for "nobody"
             synthetic = np.zeros(len(speech), bool)
             for h in np.r_[first[flagged], flagged_probes].tolist():
