@@ -51,9 +51,6 @@ listener up for long."""
 _RING_S = 8.0
 """Recent audio kept for windows: a probe (below) for a 6 s phrase starts up to 5.4 s
 before the latest hop (live, 4 s were enough for the regular windows alone)."""
-PROBE_PAUSE_HOPS = 30
-"""A phrase is speech between pauses of at least this many hops (as ``AttributionSettings.
-other_phrase_pause_s``)."""
 PROBE_MIN_HOPS, PROBE_MAX_HOPS = WINDOW_HOPS, 600
 """A phrase of 1.6-6 s that no d-vector window lies in gets one of its own, a probe: it
 tells only whether that phrase sounds like neither partner. Where the windows are one
@@ -166,6 +163,8 @@ class Analyzer:
         self.settings = settings or MeasureSettings()
         vad_settings, att_settings = _settings_from(self.settings)
         self._att_settings = dataclasses.replace(att_settings, seed=attribution_seed)
+        # A phrase (for probes, as for attribution) is speech between pauses this long.
+        self.phrase_pause_hops = int(round(att_settings.other_phrase_pause_s / HOP_S))
         self.names = list(names) if names else list(profiles or {})
         self._profiles: dict = {}
         self._features = FeatureStream()
@@ -326,14 +325,15 @@ class Analyzer:
 
         n = self._flags.n
         lo = max(self._probe_from, n - 3000)
-        if n - lo < WINDOW_HOPS + PROBE_PAUSE_HOPS:
+        pause = self.phrase_pause_hops
+        if n - lo < WINDOW_HOPS + pause:
             return
         on = self._flags.array()[lo:n] & ~self._mute.array()[lo:n]
         hops = np.flatnonzero(on)
         if not len(hops):
-            self._probe_from = max(self._probe_from, n - PROBE_PAUSE_HOPS)
+            self._probe_from = max(self._probe_from, n - pause)
             return
-        cut = np.flatnonzero(np.diff(hops) - 1 >= PROBE_PAUSE_HOPS)
+        cut = np.flatnonzero(np.diff(hops) - 1 >= pause)
         starts, ends = hops[np.r_[0, cut + 1]] + lo, hops[np.r_[cut, len(hops) - 1]] + lo + 1
         pad = N_FFT // 2
         for ps, pe in zip(starts.tolist(), ends.tolist()):

@@ -168,7 +168,7 @@ def test_every_phrase_the_windows_miss_gets_a_probe(shared_data, monkeypatch):
     an.finish()
     flags = an._flags.array()
     hops = np.flatnonzero(flags)
-    cut = np.flatnonzero(np.diff(hops) - 1 >= analysis.PROBE_PAUSE_HOPS)
+    cut = np.flatnonzero(np.diff(hops) - 1 >= an.phrase_pause_hops)
     phrases = [(int(hops[a]), int(hops[b]) + 1) for a, b in zip(np.r_[0, cut + 1], np.r_[cut, len(hops) - 1])]
     centres = np.array(an._window_first) + analysis.WINDOW_HOPS // 2
     probes = np.array(an._probe_first) + analysis.WINDOW_HOPS // 2
