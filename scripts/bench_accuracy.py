@@ -47,6 +47,7 @@ by the corpus' own rule on the sources high-passed at 100 Hz (``voice_band_truth
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import json
 import os
@@ -572,16 +573,20 @@ def person_clips(root: Path, leave_out: set[str], most_s: float = 4.0) -> list[n
     """Speech of the corpus' LibriSpeech voices other than ``leave_out`` (names as in the
     conversations, "ls1688"): from each source utterance, its first stretches by its RTTM,
     up to ``most_s`` seconds, cut at the end of a stretch (not in a word)."""
+    return [c for d in sorted((root / "speakers" / "librispeech_test-other").glob("*"))
+            if f"ls{d.name}" not in leave_out for c in _voice_clips(d, most_s)]
+
+
+@functools.lru_cache(maxsize=None)
+def _voice_clips(voice_dir: Path, most_s: float) -> tuple[np.ndarray, ...]:
+    """``person_clips`` of one voice, read once per run (every case asks for them)."""
     out = []
-    for d in sorted((root / "speakers" / "librispeech_test-other").glob("*")):
-        if f"ls{d.name}" in leave_out:
-            continue
-        for wav in sorted(d.glob("*.wav")):
-            spans = sorted((a, b) for a, b, _ in read_rttm(wav.with_suffix(".rttm")))
-            ends = [b for a, b in spans if b - spans[0][0] <= most_s]
-            if ends and ends[-1] - spans[0][0] >= 1.5:
-                out.append(read_audio(wav)[int(spans[0][0] * 16000):int(ends[-1] * 16000)])
-    return out
+    for wav in sorted(voice_dir.glob("*.wav")):
+        spans = sorted((a, b) for a, b, _ in read_rttm(wav.with_suffix(".rttm")))
+        ends = [b for a, b in spans if b - spans[0][0] <= most_s]
+        if ends and ends[-1] - spans[0][0] >= 1.5:
+            out.append(read_audio(wav)[int(spans[0][0] * 16000):int(ends[-1] * 16000)])
+    return tuple(out)
 
 
 def with_prompts(x: np.ndarray, ref, rng, synthesizer: str = "espeak-ng", clips: list[np.ndarray] | None = None):

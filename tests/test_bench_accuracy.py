@@ -127,7 +127,6 @@ def test_share_if_perfect_puts_each_error_where_it_comes_from(bench_accuracy):
     assert b.share_if_perfect(ref, ref, names, dur) == {"detection": 0.0, "attribution": 0.0, "overlap": 0.0}
 
 
-
 def test_person_clips_are_the_voices_not_left_out(shared_data, bench_accuracy):
     voices = {f"ls{p.name}" for p in (shared_data / "speakers" / "librispeech_test-other").iterdir()}
     assert bench_accuracy.person_clips(shared_data, voices) == []
