@@ -23,7 +23,7 @@ from coach.features import HOP_S, HOP_SAMPLES, MEL_BANDS, FeatureStream
 from coach.frames import Frame
 from coach.record import Segment
 from coach.settings import MeasureSettings
-from coach.vad import SpeechDetector, VadMachine, VadSettings
+from coach.vad import OffsetRemover, SpeechDetector, VadMachine, VadSettings
 
 BRIDGE_S = 0.25
 """Same-speaker pauses shorter than this are bridged: the corpus' (RTTM) definition of talk."""
@@ -170,6 +170,9 @@ class Analyzer:
         self._features = FeatureStream()
         self._detector = SpeechDetector(vad_settings)
         self._machine = VadMachine(vad_settings)
+        # A faulty microphone's offset would reach the spectra and voice embeddings too.
+        limit = self._detector.settings.dc_limit
+        self._offset = OffsetRemover(limit) if limit > 0 else None
         hops = int(expected_s / HOP_S) + 64  # a known length (a file) is allocated once
         self._logmel = _Rows(MEL_BANDS, np.float16, hops)
         self._flags = _Rows(None, bool, hops)
@@ -248,6 +251,8 @@ class Analyzer:
         self._push(samples)
 
     def _push(self, samples: np.ndarray) -> None:
+        if self._offset is not None:
+            samples = self._offset.apply(samples)
         self._logmel.add(self._features.push(samples))
         keep = self._ring_keep
         self._ring = np.concatenate([self._ring, samples])

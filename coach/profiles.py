@@ -139,10 +139,10 @@ def enroll_many(clips: list[tuple[str, np.ndarray]]) -> list[VoiceProfile]:
 def _checked_profile(name: str, samples: np.ndarray) -> tuple[VoiceProfile, np.ndarray]:
     """The profile of a clip that passes every check, without its voice embedding, and the
     clip's voiced audio to embed."""
-    from coach.vad import detect_speech, speech_samples
+    from coach.vad import detect_speech, speech_samples, without_offset
 
     check_name(name)
-    x = np.asarray(samples, np.float32)
+    x = without_offset(np.asarray(samples, np.float32))  # a faulty microphone's offset
     dur = len(x) / SAMPLE_RATE_HZ
     if dur < MIN_CLIP_S:
         raise EnrollmentRefused(f"that clip of {name} is only {dur:.1f} s; I need at least "

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from coach.sources import read_audio
-from coach.vad import (HOP_S, SpeechDetector, VadMachine, VadSettings, VadState,
+from coach.vad import (HOP_S, OffsetRemover, SpeechDetector, VadMachine, VadSettings, VadState,
                        detect_speech, make_model)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -136,6 +136,17 @@ def test_clean_conversation_is_mostly_detected(shared_data):
     assert flags[~truth].mean() < 0.3
 
 
+@pytest.mark.parametrize("offset", [0.2, -0.3])
+def test_a_constant_offset_does_not_hide_the_speech(shared_data, offset):
+    # A faulty microphone's DC offset: Silero alone found 24 % of c01 speech at +0.2.
+    d = shared_data / "conversations" / "c01"
+    x = read_audio(d / "c01.wav")[:30 * SR]
+    flags = detect_speech(0.7 * x + offset)
+    truth = speech_grid(d / "c01.rttm", len(flags))
+    assert flags[truth].mean() > 0.9 and flags[~truth].mean() < 0.3
+    assert detect_speech(0.7 * x + offset, VadSettings(dc_limit=0))[truth].mean() < 0.5
+
+
 def test_streaming_in_frames_gives_the_same_flags(shared_data):
     x = read_audio(shared_data / "conversations" / "c04" / "c04.wav")[:12 * SR]
     whole = detect_speech(x)
@@ -245,6 +256,22 @@ def test_silero_model_skips_pauses_as_before(shared_data):
 
 
 # -- the level gain in front of the model ------------------------------------------------------
+
+def test_offset_remover_takes_out_only_an_offset_and_ignores_block_sizes():
+    rng = np.random.default_rng(1)
+    t = np.arange(10 * SR) / SR
+    tone = (0.1 * np.sin(2 * np.pi * 220 * t) * (rng.random(len(t)) > 0.3)).astype(np.float32)
+    assert OffsetRemover(0.03).apply(tone) is tone  # no offset: untouched, not a copy
+    y = (tone + 0.25).astype(np.float32)
+    whole = OffsetRemover(0.03).apply(y)
+    for block in (320, 1599, 7777):
+        r = OffsetRemover(0.03)
+        assert np.array_equal(np.concatenate([r.apply(y[i:i + block]) for i in range(0, len(y), block)]), whole)
+    assert abs(float(np.mean(whole[5 * SR:]))) < 1e-3  # gone within a few seconds
+    assert np.allclose(whole[5 * SR:], tone[5 * SR:], atol=1e-3)
+    small = (tone + 0.02).astype(np.float32)  # within the limit: left alone
+    assert OffsetRemover(0.03).apply(small) is small
+
 
 def test_level_gain_is_the_same_for_any_block_size():
     from coach.vad import LevelGain
