@@ -168,11 +168,11 @@ class Analyzer:
         self.names = list(names) if names else list(profiles or {})
         self._profiles: dict = {}
         self._features = FeatureStream()
-        self._detector = SpeechDetector(vad_settings)
+        # A faulty microphone's offset would reach the spectra and voice embeddings too:
+        # it is taken out here, once, for all of them and the speech detector.
+        self._offset = OffsetRemover(vad_settings.dc_limit) if vad_settings.dc_limit > 0 else None
+        self._detector = SpeechDetector(dataclasses.replace(vad_settings, dc_limit=0.0))
         self._machine = VadMachine(vad_settings)
-        # A faulty microphone's offset would reach the spectra and voice embeddings too.
-        limit = self._detector.settings.dc_limit
-        self._offset = OffsetRemover(limit) if limit > 0 else None
         hops = int(expected_s / HOP_S) + 64  # a known length (a file) is allocated once
         self._logmel = _Rows(MEL_BANDS, np.float16, hops)
         self._flags = _Rows(None, bool, hops)

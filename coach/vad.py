@@ -108,7 +108,7 @@ class OffsetRemover:
         if n == 0:
             return x
         starts = np.r_[0, np.arange(self.FRAME - self._n, n, self.FRAME)]
-        sums = np.add.reduceat(x.astype(np.float64), starts)
+        sums = np.add.reduceat(x, starts, dtype=np.float64)
         counts = np.diff(np.r_[starts, n])
         before = np.empty(len(starts))
         e, s_, c = self.offset, self._sum, self._n
