@@ -213,3 +213,21 @@ def test_a_few_through_a_real_process(corpus, tmp_path):
                               capture_output=True, text=True, timeout=60)
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, (argv, proc.stderr)
         assert proc.stderr.strip().splitlines()[-1].startswith("coach")
+
+
+def test_check_names_a_microphone_offset_and_measures_the_level_without_it(corpus, home, capsys, tmp_path):
+    import json
+    x, rate = sf.read(corpus["good.wav"], dtype="float32")
+    shifted = tmp_path / "offset.wav"
+    sf.write(shifted, 0.5 * x + 0.3, rate, subtype="FLOAT")
+    plain = tmp_path / "plain.wav"
+    sf.write(plain, 0.5 * x, rate, subtype="FLOAT")
+    reports = {}
+    for name, path in (("offset", shifted), ("plain", plain)):
+        code, out, err = run(["check", "--seconds", "3", "--input", path, "--json"], capsys)
+        assert code == 0, err
+        reports[name] = json.loads(out)
+    assert reports["offset"]["offset"] == pytest.approx(0.3, abs=0.01)
+    assert abs(reports["plain"]["offset"]) < 0.01
+    assert "offset" in reports["offset"]["advice"] and "offset" not in reports["plain"]["advice"]
+    assert reports["offset"]["rms_dbfs"] == pytest.approx(reports["plain"]["rms_dbfs"], abs=0.5)

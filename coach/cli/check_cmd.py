@@ -13,6 +13,7 @@ import numpy as np
 
 from coach.errors import CoachError
 from coach.frames import SAMPLE_RATE_HZ
+from coach.vad import VadSettings
 
 CLIP_LEVEL = 0.99
 """A sample at or above this magnitude is taken as clipped (float full scale is 1.0)."""
@@ -34,9 +35,11 @@ class LevelReport:
     Attributes:
         seconds: audio time listened.
         peak: largest sample magnitude (0–1).
-        rms_dbfs: overall RMS level, dBFS.
+        rms_dbfs: overall RMS level, dBFS, without the offset (as the meter shows it).
         speech_dbfs: RMS level in the speech band, dBFS.
         clipped_fraction: fraction of samples at or above ``CLIP_LEVEL``.
+        offset: the mean sample value: a faulty microphone's constant offset (DC), which
+            coach takes out where it exceeds ``VadSettings.dc_limit``.
         verdict: "ok", "clipping" or "silent".
         advice: what to do, in plain words.
     """
@@ -46,13 +49,15 @@ class LevelReport:
     rms_dbfs: float
     speech_dbfs: float
     clipped_fraction: float
+    offset: float
     verdict: str
     advice: str
 
     def to_json(self) -> dict:
         return {"seconds": round(self.seconds, 2), "peak": round(self.peak, 4),
                 "rms_dbfs": round(self.rms_dbfs, 1), "speech_dbfs": round(self.speech_dbfs, 1),
-                "clipped_fraction": round(self.clipped_fraction, 5), "verdict": self.verdict,
+                "clipped_fraction": round(self.clipped_fraction, 5), "offset": round(self.offset, 4),
+                "verdict": self.verdict,
                 "advice": self.advice}
 
 
@@ -76,7 +81,7 @@ def check_level(source, seconds: float = 5.0, meter=None) -> LevelReport:
     sos = butter(4, SPEECH_BAND_HZ, btype="bandpass", fs=SAMPLE_RATE_HZ, output="sos")
     zi = sosfilt_zi(sos) * 0.0  # start from rest: a step at the first sample is not speech
     n = clipped = 0
-    power = band_power = peak = 0.0
+    power = band_power = peak = total = 0.0
     window: list[np.ndarray] = []
     next_meter = METER_EVERY_S
     frames = source.frames()
@@ -87,12 +92,13 @@ def check_level(source, seconds: float = 5.0, meter=None) -> LevelReport:
             n += len(x)
             clipped += int(np.count_nonzero(np.abs(x) >= CLIP_LEVEL))
             power += float(np.dot(x, x))
+            total += float(np.sum(x))
             band_power += float(np.dot(band, band))
             peak = max(peak, float(np.max(np.abs(x), initial=0.0)))
             window.append(x)
             if meter is not None and n / SAMPLE_RATE_HZ >= next_meter:
                 w = np.concatenate(window)
-                meter(_dbfs(float(np.mean(w * w))), float(np.max(np.abs(w), initial=0.0)), n / SAMPLE_RATE_HZ)
+                meter(_dbfs(float(np.var(w))), float(np.max(np.abs(w), initial=0.0)), n / SAMPLE_RATE_HZ)
                 window, next_meter = [], next_meter + METER_EVERY_S
             if n >= seconds * SAMPLE_RATE_HZ:
                 break
@@ -115,8 +121,13 @@ def check_level(source, seconds: float = 5.0, meter=None) -> LevelReport:
     else:
         verdict = "ok"
         advice = "The level is fine. Talk as you normally would; the coach will hear you."
-    return LevelReport(n / SAMPLE_RATE_HZ, peak, _dbfs(power / n), speech_dbfs, clipped_fraction,
-                       verdict, advice)
+    offset = total / n
+    if abs(offset) > VadSettings().dc_limit:
+        advice += (f" This microphone adds a constant offset ({offset:+.2f}, where 0 is usual): "
+                   "coach takes it out, but it leaves less room before clipping, and another "
+                   "microphone may do better.")
+    return LevelReport(n / SAMPLE_RATE_HZ, peak, _dbfs(max(0.0, power / n - offset * offset)), speech_dbfs,
+                       clipped_fraction, offset, verdict, advice)
 
 
 class _Meter:
