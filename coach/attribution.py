@@ -35,9 +35,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from coach.channel import (NOISE_SWAMPED, channel_gap, channel_offset, comparable_bands, noisy_enrollment,
+                           powers)
 from coach.embedding import PARTIAL_FRAMES as WINDOW_HOPS
 from coach.features import HOP_S, cepstra
 from coach.gmm import Gmm, fit_gmm
+from coach.viterbi import viterbi2, viterbi3
+from coach.voice_windows import (balanced, far_windows, label_windows, more_coherent, unlike_phrases,
+                                 window_sides)
 
 SPEECH_A, SPEECH_B, BOTH, OTHER = 0, 1, 2, 3
 NONE = -1
@@ -201,7 +206,7 @@ class AttributionSettings:
     windows_coherence: bool = True
     """Cluster the windows from the enrolled d-vectors too, and take that split instead
     when it changes hands clearly less often between nearby windows (at most 0.6 times as
-    often, and 3 changes fewer; ``_more_coherent``): people talk in turns, a split that
+    often, and 3 changes fewer; ``more_coherent``): people talk in turns, a split that
     flips back and forth from one window to the next is not the two voices. Where the
     voice models are poor (two women over the bench's fan at 5 dB: c06+fan5, a quarter of
     ls3080's talk to ls3331 by the enrollments alone), the windows started from their
@@ -264,181 +269,10 @@ class AttributionSettings:
     recordings on the corpus stay within 2.7 nats, so they keep every band."""
 
 
-def viterbi3(em: np.ndarray, switch: np.ndarray, overlap_cost: float, chunk: int = 50000) -> np.ndarray:
-    """Best path over states A, B, both, for (n, 3) log-emissions; plain floats for speed.
-
-    A↔B costs ``switch[t]``; entering or leaving "both" costs ``overlap_cost``. The
-    emissions become Python floats a chunk at a time, so memory stays flat.
-    """
-    n = len(em)
-    if n == 0:
-        return np.zeros(0, np.int64)
-    o = overlap_cost
-    back = bytearray(3 * n)
-    a = b = c = None
-    for c0 in range(0, n, chunk):
-        part = np.asarray(em[c0:c0 + chunk], np.float64)
-        ea, eb, ec = (part[:, k].tolist() for k in range(3))
-        sw = np.asarray(switch[c0:c0 + chunk], np.float64).tolist()
-        start = 0
-        if a is None:
-            a, b, c, start = ea[0], eb[0], ec[0], 1
-        for j in range(start, len(ea)):
-            w = sw[j]
-            ba, va = 0, a
-            if b - w > va:
-                ba, va = 1, b - w
-            if c - o > va:
-                ba, va = 2, c - o
-            bb, vb = 1, b
-            if a - w > vb:
-                bb, vb = 0, a - w
-            if c - o > vb:
-                bb, vb = 2, c - o
-            bc, vc = 2, c
-            if a - o > vc:
-                bc, vc = 0, a - o
-            if b - o > vc:
-                bc, vc = 1, b - o
-            k = 3 * (c0 + j)
-            back[k], back[k + 1], back[k + 2] = ba, bb, bc
-            a, b, c = va + ea[j], vb + eb[j], vc + ec[j]
-    path = np.empty(n, np.int8)
-    st = 0 if a >= b and a >= c else (1 if b >= c else 2)
-    for t in range(n - 1, -1, -1):
-        path[t] = st
-        if t:
-            st = back[3 * t + st]
-    return path
-
-
-def viterbi2(llr: np.ndarray, cost: np.ndarray, chunk: int = 50000) -> np.ndarray:
-    """Two-state Viterbi on a log-likelihood ratio (A − B), in plain Python floats for speed.
-
-    The emissions become Python floats a chunk at a time, so memory stays flat.
-    """
-    n = len(llr)
-    if n == 0:
-        return np.zeros(0, np.int64)
-    back = bytearray(2 * n)
-    a = b = None
-    for c0 in range(0, n, chunk):
-        half = (np.asarray(llr[c0:c0 + chunk], np.float64) * 0.5).tolist()
-        cost_l = np.asarray(cost[c0:c0 + chunk], np.float64).tolist()
-        start = 0
-        if a is None:
-            a, b, start = half[0], -half[0], 1
-        for j in range(start, len(half)):
-            t = c0 + j
-            c = cost_l[j]
-            h = half[j]
-            if b - c > a:
-                na, back[2 * t] = b - c, 1
-            else:
-                na = a
-            if a - c > b:
-                nb, back[2 * t + 1] = a - c, 0
-            else:
-                nb, back[2 * t + 1] = b, 1
-            a, b = na + h, nb - h
-    path = np.empty(n, np.int8)
-    st = 0 if a >= b else 1
-    for t in range(n - 1, -1, -1):
-        path[t] = st
-        st = back[2 * t + st] if t else st
-    return path
-
-
-def _powers(logmel: np.ndarray, rows: np.ndarray | None = None,
-            chunk: int = 20000) -> tuple[np.ndarray, np.ndarray]:
-    """Total linear power of each log-mel row and mean power per band, in chunks (memory
-    must not grow with the evening); ``rows`` picks the rows (default all)."""
-    n = len(logmel) if rows is None else len(rows)
-    total, band = np.empty(n, np.float64), np.zeros(logmel.shape[1], np.float64)
-    for i in range(0, n, chunk):
-        p = np.exp((logmel[i:i + chunk] if rows is None else logmel[rows[i:i + chunk]]).astype(np.float64))
-        total[i:i + chunk] = p.sum(axis=1)
-        band += p.sum(axis=0)
-    return total, band / max(n, 1)
-
-
-NOISE_SWAMPED = 2.0
-"""A band whose speech power (noise included) is under this many times its noise power,
-and which seems louder than in the enrollments, is the noise's: it is no sign of another
-channel (``comparable_bands``). A sizzling pan 5 dB under a far-field AMI excerpt left
-the top band 4.4 nats above the typical gap: taken for a band the enrollments lack, it
-sent the excerpt down the telephone path (voice models learned from six d-vector
-windows), 34.5 pp off; now 19.1. A telephone line's cut bands are quieter than the
-enrollments', not louder. (The band still shapes ``channel_offset``: without it a pan
-10 dB under the other AMI excerpt went from 1.2 to 6.6 pp.)"""
-
-
-def channel_gap(speech_band: np.ndarray, noise_band: np.ndarray, enrollments: list[np.ndarray]) -> np.ndarray:
-    """Per-band log gap (nats) between this recording's speech spectrum and the enrollments'.
-
-    The recording's speech spectrum (noise taken off; bands left with nothing but noise
-    floored at a twentieth of it) is compared, shape only, with the mean of the
-    enrollments'.
-    """
-    clean = np.maximum(speech_band - noise_band, 0.05 * noise_band + 1e-10)
-    enrolled = np.mean([b / b.sum() for b in (_powers(e)[1] for e in enrollments)], axis=0)
-    return np.log(clean / clean.sum()) - np.log(enrolled + 1e-12)
-
-
-def channel_offset(gap: np.ndarray, deadzone: float) -> np.ndarray:
-    """Per-band log offset that makes the enrollments sound as if heard through this
-    recording's channel: of the ``channel_gap``, differences within ``deadzone`` nats are
-    the voices' own and stay; beyond it they are the channel's (e.g. a telephone's
-    missing highs and lows)."""
-    return (np.sign(gap) * np.maximum(np.abs(gap) - deadzone, 0.0)).astype(np.float32)
-
-
-def comparable_bands(gap: np.ndarray, cut: float, swamped: np.ndarray | None = None) -> np.ndarray | None:
-    """Bands the recording and the enrollments both carry (a bool mask), or None for all.
-
-    A band whose gap is more than ``cut`` nats from the median gap was cut away on one
-    side (a telephone line passes 300–3400 Hz; a cheap microphone loses the highs): what
-    it holds there is noise, which says nothing about the voice. At least 12 bands stay.
-    A band the recording's noise swamps (``swamped``: see ``NOISE_SWAMPED``) is not
-    taken for one the enrollments lack, however loud it seems.
-    """
-    typical = np.median(gap)
-    if swamped is not None:
-        gap = np.where(swamped & (gap > typical), typical, gap)
-    dev = np.abs(gap - typical)
-    keep = dev <= cut
-    if keep.all():
-        return None
-    if keep.sum() < 12:
-        keep = dev <= np.sort(dev)[11]
-    return keep
-
-
-def noisy_enrollment(logmel_speech: np.ndarray, noise_logmel: np.ndarray, speech_power: float,
-                     noise_power: float, levels_db: tuple[float, ...], rng: np.random.Generator,
-                     bands: np.ndarray | None = None) -> np.ndarray:
-    """Cepstra of an enrollment heard through the recording's noise: one copy per level
-    of ``levels_db``, relative to the recording's median speech level."""
-    enroll = np.exp(logmel_speech.astype(np.float64))
-    gain = max(speech_power - noise_power, 1e-12) / max(float(np.median(enroll.sum(axis=1))), 1e-12)
-    noise = np.exp(noise_logmel.astype(np.float64))
-    rows = [np.log(enroll * (gain * 10 ** (db / 10)) + noise[rng.integers(0, len(noise), len(enroll))] + 1e-10)
-            for db in levels_db]
-    return cepstra(np.concatenate(rows).astype(np.float32), bands)
-
-
 def _clip_llr(llr: np.ndarray, clip: float) -> tuple[np.ndarray, float]:
     """The per-hop evidence bounded at ``clip`` times its median size (``llr_clip``), and the bound."""
     bound = clip * float(np.median(np.abs(llr)))  # 0: no bound (llr_clip 0, or no evidence)
     return (np.clip(llr, -bound, bound) if bound > 0 else llr), bound
-
-
-def _window_sides(first: np.ndarray, idx: np.ndarray, llr: np.ndarray) -> np.ndarray:
-    """Which voice model each d-vector window's speech favours on the whole (True: A):
-    the mean evidence over the speech hops it covers (0 where it covers none)."""
-    csum = np.r_[0.0, np.cumsum(llr, dtype=np.float64)]
-    lo, hi = np.searchsorted(idx, first), np.searchsorted(idx, first + WINDOW_HOPS)
-    return (csum[hi] - csum[lo]) >= 0
 
 
 def _training_rows(x: np.ndarray, mask: np.ndarray, extra: np.ndarray, rng: np.random.Generator,
@@ -450,51 +284,6 @@ def _training_rows(x: np.ndarray, mask: np.ndarray, extra: np.ndarray, rng: np.r
     if len(rows) > keep:
         rows = np.sort(rng.choice(rows, keep, replace=False))
     return np.concatenate([x[rows], extra])
-
-
-def _far_windows(emb: np.ndarray, lab: np.ndarray, below: float, iterations: int = 4):
-    """Windows whose cosine similarity to the nearer of the two clusters' centroids is
-    under ``below``; the centroids are made from the other windows (a voice that is
-    neither partner pulls them towards itself otherwise). Returns (far, centroids)."""
-    far = np.zeros(len(emb), bool)
-    cents = np.zeros((0, emb.shape[1]), emb.dtype)
-    for _ in range(iterations):
-        made = []
-        for i in range(2):
-            keep = (lab == i) & ~far
-            if keep.any():
-                c = emb[keep].mean(axis=0)
-                made.append(c / max(float(np.linalg.norm(c)), 1e-12))
-        if not made:
-            break
-        cents = np.array(made)
-        new = (emb @ cents.T).max(axis=1) < below
-        if (new == far).all():
-            break
-        far = new
-    return far, cents
-
-
-def _unlike_phrases(idx: np.ndarray, first: np.ndarray, far: np.ndarray, pause_hops: int,
-                    min_hops: int) -> np.ndarray:
-    """The phrase (speech between pauses of ``pause_hops``; an id per entry of ``idx``,
-    -1 for none) of the hops in phrases most of whose d-vector windows are ``far``. A
-    window belongs to the phrase holding most of its speech."""
-    out = np.full(len(idx), -1, np.int64)
-    if not far.any():
-        return out
-    phrase = np.r_[0, np.cumsum(np.diff(idx) - 1 >= pause_hops)]
-    n = int(phrase[-1]) + 1
-    mine = np.empty(len(first), np.int64)
-    for j, h in enumerate(first.tolist()):
-        lo, hi = np.searchsorted(idx, h), np.searchsorted(idx, h + WINDOW_HOPS)
-        mine[j] = np.bincount(phrase[lo:hi]).argmax() if hi > lo else -1
-    ok = mine >= 0
-    total = np.bincount(mine[ok], minlength=n)
-    unlike = np.bincount(mine[ok & far], minlength=n)
-    size = np.bincount(phrase, minlength=n)
-    chosen = (2 * unlike > total) & (size >= min_hops)
-    return np.where(chosen[phrase], phrase, -1)
 
 
 def _one_voice(phrase: np.ndarray, lab: np.ndarray, least: float) -> np.ndarray:
@@ -548,72 +337,6 @@ def _overlap_model(logmel: np.ndarray, idx: np.ndarray, labels: np.ndarray, nois
     return fit_gmm(cepstra(np.log(both).astype(np.float32), bands), components, seed=3)
 
 
-def _flips(first: np.ndarray, lab: np.ndarray, near_hops: int = 250) -> int:
-    """How many times the label changes between windows at most ``near_hops`` apart
-    (2.5 s: neighbours, as the windows are searched every 2 s of speech)."""
-    near = np.diff(first) <= near_hops
-    return int(np.count_nonzero(np.diff(lab)[near] != 0))
-
-
-def _more_coherent(first: np.ndarray, lab: np.ndarray, than: np.ndarray) -> bool:
-    """Whether ``lab`` changes clearly less often than ``than`` between nearby windows:
-    at most 0.6 times as often, and at least 3 changes fewer."""
-    a, b = _flips(first, lab), _flips(first, than)
-    return a <= 0.6 * b and b - a >= 3
-
-
-def _balanced(lab: np.ndarray, least: float = 0.15) -> bool:
-    """Whether each label holds at least ``least`` of the windows (one cluster with nearly
-    all of them changes hands seldom whatever it is)."""
-    p = float(np.mean(lab == 0))
-    return least <= p <= 1 - least
-
-
-def label_windows(embeddings: np.ndarray, enrolled: np.ndarray, sides: np.ndarray | None = None,
-                  iterations: int = 10):
-    """Label d-vector windows A or B: cosine k-means started from the enrolled voices, or
-    from the windows each voice model favours (``sides``, True for A) when both have some.
-
-    The centroids move to the recording's own windows (its room, its noise) while the
-    names stay those of the enrollment, or of the voice models, that seeded them.
-    Started from the enrolled d-vectors, noise that moves every window the same way can
-    leave one centroid with nearly all of them (``AttributionSettings.windows_from_voices``).
-
-    Seeding from enrollments heard through the recording's noise was measured and not
-    taken (2026-11-28, a probe on 15 of ``bench_accuracy.py``'s cases; the noise was
-    the recording's pauses, by the truth, added in the encoder's mel power domain at
-    the recording's SNR). The noisy seeds sit nearer each other as well as nearer the
-    windows. With both seeds moved by the mean shift the noise gave them (8 cases),
-    c12+phone (bike at 5 dB, telephone band) went from 18.5 to 3.5 pp talk-share error,
-    but the original c06 (two women over the dishes) from 0.1 to 3.3 pp; the other six
-    (c06+phone, the c06/c08/c12 calls, c12+reverb, c09) were unchanged. Used as they
-    are, or with the recording's channel imposed as well, the noisy seeds broke
-    same-gender and call cases (c06+phone 0.8 to 11-15 pp, the c12 call 6.8 to 12-23).
-    Centring the seeds' midpoint on the windows' mean, with no noise: c12+phone 4.5 pp,
-    but the c06 and c12 calls 26.5 and 19.4 pp (6.2 and 6.8 before).
-
-    Returns:
-        (labels, margins): 0/1 per window, and how much closer (cosine) it is to its
-        centroid than to the other one.
-    """
-    cents = enrolled.astype(np.float64)
-    if sides is not None and 0 < int(np.sum(sides)) < len(sides):
-        cents = np.array([embeddings[sides].mean(axis=0), embeddings[~sides].mean(axis=0)], np.float64)
-        cents /= np.maximum(np.linalg.norm(cents, axis=1, keepdims=True), 1e-12)
-    for _ in range(iterations):
-        sim = embeddings @ cents.T
-        lab = sim.argmax(axis=1)
-        new = np.array([embeddings[lab == i].mean(axis=0) if (lab == i).any() else cents[i]
-                        for i in range(len(cents))])
-        new /= np.maximum(np.linalg.norm(new, axis=1, keepdims=True), 1e-12)
-        if np.allclose(new, cents):
-            break
-        cents = new
-    sim = embeddings @ cents.T
-    lab = sim.argmax(axis=1)
-    return lab, np.abs(sim[:, 0] - sim[:, 1])
-
-
 def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_logmel: np.ndarray,
               enrollments: list[np.ndarray], settings: AttributionSettings | None = None,
               windows: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
@@ -647,9 +370,9 @@ def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_l
     if len(noise_logmel) < 20:  # no pauses heard yet: the quietest hops stand in
         quiet = np.argsort(logmel.sum(axis=1))[:max(20, len(logmel) // 10)]
         noise_logmel = logmel[quiet]
-    speech_rows, speech_band = _powers(logmel, idx)
+    speech_rows, speech_band = powers(logmel, idx)
     speech_power = float(np.median(speech_rows))
-    noise_rows, noise_band = _powers(noise_logmel)
+    noise_rows, noise_band = powers(noise_logmel)
     noise_power = float(np.median(noise_rows))
     gap = channel_gap(speech_band, noise_band, enrollments)
     bands = comparable_bands(gap, s.channel_cut, swamped=speech_band < NOISE_SWAMPED * noise_band)
@@ -692,7 +415,7 @@ def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_l
         first, emb, enrolled_dvec = windows
         sides = None
         if s.windows_from_voices and bands is None:
-            sides = _window_sides(first, idx, _clip_llr(models[0].loglik(x) - models[1].loglik(x), s.llr_clip)[0])
+            sides = window_sides(first, idx, _clip_llr(models[0].loglik(x) - models[1].loglik(x), s.llr_clip)[0])
             if sides.all() or not sides.any():  # the voice models favour one voice throughout
                 sides = None
         wlab, margin = label_windows(emb, enrolled_dvec, sides)
@@ -700,19 +423,19 @@ def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_l
             other_lab, other_margin = label_windows(emb, enrolled_dvec, None)
             if np.mean((other_lab == 0) == sides) < 0.5:  # named as the voice models would
                 other_lab = 1 - other_lab
-            if _balanced(other_lab) and _more_coherent(first, other_lab, wlab):
+            if balanced(other_lab) and more_coherent(first, other_lab, wlab):
                 wlab, margin = other_lab, other_margin
         if sides is not None and np.mean((wlab == 0) == sides) < s.windows_min_agreement and \
-                not (s.windows_coherence and _more_coherent(first, wlab, sides.astype(np.int8))):
+                not (s.windows_coherence and more_coherent(first, wlab, sides.astype(np.int8))):
             margin = np.zeros_like(margin)  # clusters that are not the voices: no evidence
         if s.other_far_cos > 0:
-            far, cents = _far_windows(emb, wlab, s.other_far_cos)
+            far, cents = far_windows(emb, wlab, s.other_far_cos)
             margin = np.where(far, 0.0, margin)
             firsts = first
             if probes is not None and len(cents):
                 firsts = np.r_[first, probes[0]]
                 far = np.r_[far, (probes[1] @ cents.T).max(axis=1) < s.other_far_cos]
-            unlike = _unlike_phrases(idx, firsts, far, int(round(s.other_phrase_pause_s / HOP_S)),
+            unlike = unlike_phrases(idx, firsts, far, int(round(s.other_phrase_pause_s / HOP_S)),
                                      s.other_min_hops)
         for h, lab_, m in zip(first.tolist(), wlab.tolist(), margin.tolist()):
             if m >= s.voice_margin:

@@ -81,16 +81,16 @@ def _phone_line(x: np.ndarray) -> np.ndarray:
 
 
 def test_channel_offset_only_for_a_different_channel(shared_data):
-    from coach.attribution import _powers, channel_gap, channel_offset, comparable_bands
+    from coach.channel import channel_gap, channel_offset, comparable_bands, powers
     from coach.features import clip_log_mel
 
     prof, ua, ub = voices(shared_data)
     enrolled = [prof["A"].logmel, prof["B"].logmel]
     noise = np.log(np.full((100, 32), 1e-6, np.float32))
-    same = channel_gap(_powers(clip_log_mel(np.concatenate([ua, ub])))[1], _powers(noise)[1], enrolled)
+    same = channel_gap(powers(clip_log_mel(np.concatenate([ua, ub])))[1], powers(noise)[1], enrolled)
     assert not channel_offset(same, 3.0).any()
     assert comparable_bands(same, 4.0) is None  # same microphone: every band is compared
-    phone = channel_gap(_powers(clip_log_mel(_phone_line(np.concatenate([ua, ub]))))[1], _powers(noise)[1], enrolled)
+    phone = channel_gap(powers(clip_log_mel(_phone_line(np.concatenate([ua, ub]))))[1], powers(noise)[1], enrolled)
     off = channel_offset(phone, 3.0)
     assert off[-4:].max() < -3 and off[0] < 0  # the highs and lows the line cut
     bands = comparable_bands(phone, 4.0)
@@ -103,7 +103,7 @@ def test_a_sizzle_in_the_highs_is_not_taken_for_another_channel():
     enrollments lack, i.e. another microphone, and the excerpt went down the telephone
     path (34.5 pp off). There the noise swamps the speech, so it is the noise's. A phone
     line's cut bands, swamped too, are still cut: they are quieter, not louder."""
-    from coach.attribution import comparable_bands
+    from coach.channel import comparable_bands
 
     # per-band gaps less their median, as measured on ami_dev01 + pan 5 dB and c12 + call
     sizzle = np.array([-0.1, -0.1, -0.2, -0.3, -0.1, 0.0, -0.1, -0.7, -0.2, -0.0, -0.1, -1.2, -1.6, -1.6,
@@ -181,7 +181,8 @@ def test_windows_drawn_towards_one_enrolled_voice_are_still_told_apart():
     them sit nearer one enrolled voice. Clustering started from the enrolled voices
     then gives nearly every window to that voice; started from the windows each voice
     model favours, it finds both clusters and keeps their names."""
-    from coach.attribution import AttributionSettings, label_windows
+    from coach.attribution import AttributionSettings
+    from coach.voice_windows import label_windows
 
     rng = np.random.default_rng(1)
     dim = 256

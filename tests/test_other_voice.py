@@ -129,7 +129,8 @@ def test_another_synthesizers_voice_goes_to_nobody(shared_data, bench_accuracy, 
 
 
 def test_a_phrase_goes_to_nobody_only_if_most_of_its_windows_are_unlike_both_and_one_voice_has_it():
-    from coach.attribution import SPEECH_A, SPEECH_B, _one_voice, _unlike_phrases
+    from coach.attribution import SPEECH_A, SPEECH_B, _one_voice
+    from coach.voice_windows import unlike_phrases
 
     # Three phrases of speech (hops 0-299, 400-699, 800-1399) apart by pauses of 1 s.
     idx = np.r_[np.arange(0, 300), np.arange(400, 700), np.arange(800, 1400)]
@@ -137,7 +138,7 @@ def test_a_phrase_goes_to_nobody_only_if_most_of_its_windows_are_unlike_both_and
     # in the third, one of them far.
     first = np.array([50, 450, 820, 1000, 1200])
     far = np.array([True, True, False, True, False])
-    phrase = _unlike_phrases(idx, first, far, pause_hops=30, min_hops=30)
+    phrase = unlike_phrases(idx, first, far, pause_hops=30, min_hops=30)
     assert (phrase[:600] >= 0).all() and (phrase[600:] < 0).all()
     # The labels give the first phrase to one partner, and split the second between both
     # (a change of talker): only the first goes to nobody.
