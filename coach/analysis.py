@@ -23,7 +23,8 @@ from coach.features import HOP_S, HOP_SAMPLES, MEL_BANDS, FeatureStream
 from coach.frames import Frame
 from coach.record import Segment
 from coach.settings import MeasureSettings
-from coach.vad import OffsetRemover, SpeechDetector, VadMachine, VadSettings
+from coach.levels import OffsetRemover
+from coach.vad import SpeechDetector, VadMachine, VadSettings
 
 BRIDGE_S = 0.25
 """Same-speaker pauses shorter than this are bridged: the corpus' (RTTM) definition of talk."""

@@ -139,10 +139,12 @@ def enroll_many(clips: list[tuple[str, np.ndarray]]) -> list[VoiceProfile]:
 def _checked_profile(name: str, samples: np.ndarray) -> tuple[VoiceProfile, np.ndarray]:
     """The profile of a clip that passes every check, without its voice embedding, and the
     clip's voiced audio to embed."""
-    from coach.vad import detect_speech, speech_samples, without_offset
+    from coach.levels import without_offset
+    from coach.vad import VadSettings, detect_speech, speech_samples
 
     check_name(name)
-    x = without_offset(np.asarray(samples, np.float32))  # a faulty microphone's offset
+    # A faulty microphone's constant offset would go into the spectra and the embedding.
+    x = without_offset(np.asarray(samples, np.float32), VadSettings().dc_limit)
     dur = len(x) / SAMPLE_RATE_HZ
     if dur < MIN_CLIP_S:
         raise EnrollmentRefused(f"that clip of {name} is only {dur:.1f} s; I need at least "

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from coach.sources import read_audio
-from coach.vad import (HOP_S, OffsetRemover, SpeechDetector, VadMachine, VadSettings, VadState,
-                       detect_speech, make_model)
+from coach.levels import OffsetRemover
+from coach.vad import (HOP_S, SpeechDetector, VadMachine, VadSettings, VadState, detect_speech,
+                       make_model)
 
 REPO = Path(__file__).resolve().parents[1]
 SR = 16000
@@ -291,7 +292,7 @@ def test_offset_remover_takes_out_only_an_offset_and_ignores_block_sizes():
 
 
 def test_level_gain_is_the_same_for_any_block_size():
-    from coach.vad import LevelGain
+    from coach.levels import LevelGain
 
     x = (np.random.default_rng(3).standard_normal(40 * SR) * 0.003).astype(np.float32)
     one = LevelGain(0.05, 20.0, 300.0).apply(x)
@@ -303,7 +304,7 @@ def test_level_gain_is_the_same_for_any_block_size():
 
 
 def test_level_gain_raises_only_quiet_speech(shared_data):
-    from coach.vad import LevelGain
+    from coach.levels import LevelGain
 
     x = read_audio(shared_data / "conversations" / "c01" / "c01.wav")[:40 * SR]  # speech at -26 dBFS
     g = LevelGain(0.05, 20.0, 300.0)
