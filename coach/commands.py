@@ -45,7 +45,7 @@ trial).
 Earlier runs, without Whisper: without the syllable check 87/83/60 %, 3/30,
 0.15, 11.3/h; without the talk check as well (``RecognizerSettings.min_talk_margin``)
 87/85/68 %, 7/30, 0.18, 11.3/h; without the added pronunciations as well
-(``command_grammar.EXTRA_PRONUNCIATIONS``) 80/80/68 %, 6/30, 0.21, 3.8/h; decoding the
+(``command_settings.EXTRA_PRONUNCIATIONS``) 80/80/68 %, 6/30, 0.21, 3.8/h; decoding the
 raw audio (no denoiser, no talk check) 92/67/32 %, 7/30, 0.15, 15.1/h at 1.1 % of a core.
 Since 2026-11-27 the bench counts latency as a live session sees it: on one core, the
 feeds before the one that returns a command are done first (a noisy stretch is denoised
@@ -140,7 +140,9 @@ from typing import Iterable, NamedTuple
 
 import numpy as np
 
-from coach.command_grammar import MEANING, STFT_SIZE, Recognizer, RecognizerSettings, power_frames
+from coach.command_grammar import Recognizer
+from coach.command_settings import MEANING, RecognizerSettings
+from coach.command_signal import STFT_SIZE, power_frames
 from coach.echo import EchoCanceller, EchoSettings
 from coach.errors import CoachError
 from coach.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame

@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from coach.command_grammar import MEANING
+from coach.command_settings import MEANING
 from coach.errors import CoachError
 
 SAMPLE_RATE_HZ = 16000

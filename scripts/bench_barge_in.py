@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from bench_commands import HYSTERESIS_CUT, RAW_AUDIO, espeak, level, shared_data  # noqa: E402
-from coach.command_grammar import RecognizerSettings  # noqa: E402
+from coach.command_settings import RecognizerSettings  # noqa: E402
 from coach.commands import CommandListener, CommandListenerSettings  # noqa: E402
 from coach.echo import EchoSettings  # noqa: E402
 from coach.frames import FRAME_SAMPLES, SAMPLE_RATE_HZ, Frame  # noqa: E402

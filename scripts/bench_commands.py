@@ -48,7 +48,7 @@ import soundfile as sf
 from scipy.signal import fftconvolve, resample_poly
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from coach.command_grammar import MEANING, RecognizerSettings  # noqa: E402
+from coach.command_settings import MEANING, RecognizerSettings  # noqa: E402
 from coach.commands import CommandListener, CommandListenerSettings  # noqa: E402
 from coach.frames import SAMPLE_RATE_HZ, frames_from_array  # noqa: E402
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coach.command_grammar import RecognizerSettings
+from coach.command_settings import RecognizerSettings
 from coach.commands import CommandListener, CommandListenerSettings, HeardCommand, detect_commands
 from coach.frames import SAMPLE_RATE_HZ, Frame, frames_from_array
 from coach.sources import read_audio
@@ -78,7 +78,7 @@ def test_next_heard_in_quiet(tmp_path, rate):
 
 
 def test_cmudict_alone_takes_next_for_repeat(tmp_path):
-    # Why coach.command_grammar.EXTRA_PRONUNCIATIONS exists (the syllable check and
+    # Why coach.command_settings.EXTRA_PRONUNCIATIONS exists (the syllable check and
     # Whisper's second opinion, which each refuse that "repeat", are off here: see the
     # next test).
     settings = CommandListenerSettings(recognizer=RecognizerSettings(
@@ -113,7 +113,8 @@ def syllables(n: int) -> np.ndarray:
 
 def test_syllable_nuclei_counts_bursts_of_voice():
     # One, two and three bursts, 20 dB above a noise floor, as pocketsphinx frames see them.
-    from coach.command_grammar import band_energy_db, syllable_nuclei, syllable_range
+    from coach.command_grammar import syllable_range
+    from coach.command_signal import band_energy_db, syllable_nuclei
 
     rng = np.random.default_rng(0)
     for n in (1, 2, 3):
@@ -371,7 +372,7 @@ def test_heard_command_is_frozen_value():
 
 
 def test_thresholds_relax_with_low_snr_only_down_to_the_cap():
-    from coach.command_grammar import RecognizerSettings
+    from coach.command_settings import RecognizerSettings
 
     st = RecognizerSettings(snr_ref_db=20.0, threshold_per_db=0.06, max_threshold_drop=0.9)
     assert st.threshold_drop(None) == 0.0
@@ -398,7 +399,7 @@ def test_snr_is_read_from_a_second_of_room_not_from_talk_at_the_stream_start():
 
 
 def test_wiener_enhance_keeps_length_and_lowers_steady_noise():
-    from coach.command_grammar import power_frames, wiener_enhance
+    from coach.command_signal import power_frames, wiener_enhance
 
     rng = np.random.default_rng(1)
     noise = rng.standard_normal(3 * SR).astype(np.float32) * 0.01
@@ -439,7 +440,7 @@ def _at_5_db(tmp_path, shared_data, noise_name, text, voice):
 
 
 def test_commands_at_5_db_heard_through_the_denoiser(tmp_path, shared_data):
-    from coach.command_grammar import RecognizerSettings
+    from coach.command_settings import RecognizerSettings
     from coach.commands import CommandListenerSettings
 
     raw_only = CommandListenerSettings(denoise_below_snr_db=None,

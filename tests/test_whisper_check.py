@@ -106,7 +106,8 @@ class FixedOpinion:
     (False, -12.0, False),  # ...only within the gap asked at this SNR
 ])
 def test_second_opinion_decides_with_the_checks(tmp_path, checks_pass, gap, accepted):
-    from coach.command_grammar import Recognizer, RecognizerSettings
+    from coach.command_grammar import Recognizer
+    from coach.command_settings import RecognizerSettings
 
     x = place([(0.2, say(tmp_path, "coach stop", "en-us", 150))], 1.6)
     # A proposal that fails the checks: an impossible acoustic threshold (gate off).
@@ -121,7 +122,8 @@ def test_second_opinion_decides_with_the_checks(tmp_path, checks_pass, gap, acce
 
 
 def test_the_denoised_stretch_is_heard_when_the_raw_one_falls_short(tmp_path):
-    from coach.command_grammar import Recognizer, RecognizerSettings
+    from coach.command_grammar import Recognizer
+    from coach.command_settings import RecognizerSettings
 
     class RawThenClean(FixedOpinion):
         def gap(self, x, word):
@@ -143,7 +145,8 @@ def test_stop_must_be_heard_by_whisper_itself(tmp_path, raw_gap, clean_gap, acce
     # "coach stop" ends the evening, and short talk is forced into it more than into any
     # other command (RecognizerSettings.stop_min_gap): the -15 and the denoised rescue
     # that the other commands get (the two tests above) are refused to it.
-    from coach.command_grammar import Recognizer, RecognizerSettings
+    from coach.command_grammar import Recognizer
+    from coach.command_settings import RecognizerSettings
 
     class RawThenClean(FixedOpinion):
         def gap(self, x, word):
@@ -161,7 +164,8 @@ def test_stop_must_be_heard_by_whisper_itself(tmp_path, raw_gap, clean_gap, acce
 def test_only_the_raw_stretch_gets_the_checks_slack(tmp_path):
     # The checks pass; the denoised stretch is 13 nats behind where 10 are asked, within
     # the 6 of slack, but denoising can make talk sound like a command: refused.
-    from coach.command_grammar import Recognizer, RecognizerSettings
+    from coach.command_grammar import Recognizer
+    from coach.command_settings import RecognizerSettings
 
     class RawFarCleanNear(FixedOpinion):
         def gap(self, x, word):
@@ -178,7 +182,8 @@ def test_only_the_raw_stretch_gets_the_checks_slack(tmp_path):
 def test_whisper_reading_another_command_in_the_raw_stretch_refuses_it_without_a_denoised_one(tmp_path):
     # Whisper reads another command in the raw stretch, far behind: with no denoised
     # stretch to break the tie, nothing is taken.
-    from coach.command_grammar import Recognizer, RecognizerSettings
+    from coach.command_grammar import Recognizer
+    from coach.command_settings import RecognizerSettings
 
     x = place([(0.2, say(tmp_path, "coach stop", "en-us", 150))], 1.6)
     r = Recognizer(RecognizerSettings())
@@ -207,7 +212,8 @@ class OtherCommand(FixedOpinion):
     (-3.0, 2, 0.0, None),       # pocketsphinx's proposal is below the gate
 ])
 def test_whisper_names_another_command_when_sure(tmp_path, gap, words, gate, heard):
-    from coach.command_grammar import Recognizer, RecognizerSettings
+    from coach.command_grammar import Recognizer
+    from coach.command_settings import RecognizerSettings
 
     x = place([(0.2, say(tmp_path, "coach stop", "en-us", 150))], 1.6)
     r = Recognizer(RecognizerSettings(whisper_gate_score=gate))
@@ -229,7 +235,8 @@ def test_transcript_words_read_the_vocabulary():
     (("what's", "stop"), False),  # Whisper wrote "stop" itself: it heard clearly, 10 allowed
 ])
 def test_no_allowance_for_noise_where_whisper_wrote_the_word(tmp_path, heard, accepted):
-    from coach.command_grammar import Recognizer, RecognizerSettings
+    from coach.command_grammar import Recognizer
+    from coach.command_settings import RecognizerSettings
 
     x = place([(0.2, say(tmp_path, "coach stop", "en-us", 150))], 1.6)
     r = Recognizer(RecognizerSettings(min_frame_score=0.0, whisper_gate_score=-99.0))  # checks fail
@@ -281,7 +288,8 @@ def test_the_checks_slack_is_not_given_where_the_denoised_reading_names_another_
     # The raw reading is 13 nats behind where 10 are asked (within the checks' slack); in
     # noisy talk that let "then she wept" through as "coach next" while the denoised
     # stretch read "coach stop" (c03 under a running tap at 10 dB).
-    from coach.command_grammar import Recognizer, RecognizerSettings
+    from coach.command_grammar import Recognizer
+    from coach.command_settings import RecognizerSettings
 
     class RawNearCleanOther(FixedOpinion):
         def judge(self, x):
@@ -311,7 +319,8 @@ def test_the_denoised_reading_breaks_a_tie_between_pocketsphinx_and_the_raw_read
     # ("go for"), too far behind to name the command itself (-8 is asked), and "Coach
     # stop." ``raw_stop`` behind; at 10 dB a reading must be within 12 nats of Whisper's
     # own to count.
-    from coach.command_grammar import Recognizer, RecognizerSettings
+    from coach.command_grammar import Recognizer
+    from coach.command_settings import RecognizerSettings
 
     class RawOtherThenClean(FixedOpinion):
         def judge(self, x):
