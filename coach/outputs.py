@@ -90,10 +90,12 @@ class WavOutput:
     def __init__(self, path: str | Path):
         import soundfile as sf
 
+        from coach.sources import sf_path
+
         self.path = Path(path)
         self.lost = False
         try:
-            self._file = sf.SoundFile(str(self.path), "w", SAMPLE_RATE_HZ, 1, subtype="PCM_16")
+            self._file = sf.SoundFile(sf_path(self.path), "w", SAMPLE_RATE_HZ, 1, subtype="PCM_16")
         except Exception as exc:
             raise CoachError(f"{self.path}: cannot write the speech file ({exc})") from exc
         self._written = 0                        # samples already in the file

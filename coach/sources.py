@@ -8,6 +8,7 @@ source yields them in real time.
 from __future__ import annotations
 
 import math
+import os
 import queue
 from fractions import Fraction
 from pathlib import Path
@@ -26,6 +27,14 @@ _BLOCK_S = 10.0
 
 _RESAMPLE_PAD_S = 0.05
 """Context on each side of a block so the polyphase filter has no edge clicks."""
+
+
+def sf_path(path: str | Path) -> str | bytes:
+    """``path`` as soundfile should be given it. soundfile encodes a str path strictly, so a
+    file name that is not valid UTF-8 (bytes Python keeps as surrogates, from an old
+    camera or a Windows share) could not be opened; on POSIX the file system's own bytes
+    are passed instead."""
+    return os.fsencode(path) if os.name == "posix" else str(path)
 
 
 class AudioSource(Protocol):
@@ -71,7 +80,7 @@ class FileSource:
         block = int(_BLOCK_S * self.rate_hz)
         pad = int(_RESAMPLE_PAD_S * self.rate_hz) if resample else 0
         try:
-            with sf.SoundFile(str(self.path)) as f:
+            with sf.SoundFile(sf_path(self.path)) as f:
                 total = f.frames
                 for pos in range(0, total, block):
                     start = max(0, pos - pad)
@@ -118,7 +127,7 @@ def probe_audio(path: Path):
     if path.stat().st_size == 0:
         raise AudioFileError(f"{path}: the file is empty")
     try:
-        info = sf.info(str(path))
+        info = sf.info(sf_path(path))
     except Exception as exc:  # libsndfile says "Format not recognised" etc.
         raise AudioFileError(
             f"{path}: not a recording coach can read (WAV, FLAC or OGG are supported)") from exc

@@ -180,7 +180,9 @@ class TtsVoice:
         try:
             import soundfile as sf
 
-            speech, rate_hz = sf.read(str(path), dtype="float32")
+            from coach.sources import sf_path
+
+            speech, rate_hz = sf.read(sf_path(path), dtype="float32")
         except Exception:  # missing or damaged: render again
             return None
         if rate_hz != SAMPLE_RATE_HZ or speech.ndim != 1 or len(speech) == 0:
@@ -196,10 +198,11 @@ class TtsVoice:
             import soundfile as sf
 
             from coach.paths import ensure_private_dir
+            from coach.sources import sf_path
 
             ensure_private_dir(self.cache_dir)
             tmp = self.cache_dir / f".{key}.{os.getpid()}.wav"
-            sf.write(str(tmp), speech, SAMPLE_RATE_HZ, subtype="PCM_16")
+            sf.write(sf_path(tmp), speech, SAMPLE_RATE_HZ, subtype="PCM_16")
             os.chmod(tmp, 0o600)  # like every file in the data dir: the owner's only
             os.replace(tmp, self.cache_dir / f"{key}.wav")  # atomic: a reader never sees half a file
         except Exception:  # a full or read-only disk only costs a re-render next time

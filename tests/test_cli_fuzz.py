@@ -231,3 +231,28 @@ def test_check_names_a_microphone_offset_and_measures_the_level_without_it(corpu
     assert abs(reports["plain"]["offset"]) < 0.01
     assert "offset" in reports["offset"]["advice"] and "offset" not in reports["plain"]["advice"]
     assert reports["offset"]["rms_dbfs"] == pytest.approx(reports["plain"]["rms_dbfs"], abs=0.5)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file names as raw bytes are a POSIX matter")
+def test_a_file_name_that_is_not_utf8_is_read_and_written(corpus, home, capsys, tmp_path):
+    # A name from an old camera or a Windows share: bytes Python keeps as surrogates.
+    # soundfile encodes str paths strictly, so such a recording was "not a recording".
+    import json
+
+    from coach.outputs import WavOutput
+
+    folder = os.fsencode(tmp_path)
+    good, alex = os.fsdecode(folder + b"/soir\xe9e.wav"), os.fsdecode(folder + b"/al\xffex.wav")
+    for src, dst in ((corpus["good.wav"], good), (corpus["alex"], alex)):
+        with open(src, "rb") as a, open(dst, "wb") as b:
+            b.write(a.read())
+    code, out, err = run(["analyze", good, "--speaker", f"A={alex}", "--speaker", f"B={corpus['sam']}", "--json"],
+                         capsys)
+    assert code == 0, err
+    talk = json.loads(out)["speakers"]
+    assert talk["A"]["talk_s"] > 3 and talk["B"]["talk_s"] > 3
+    written = os.fsdecode(folder + b"/coach\xfd.wav")
+    w = WavOutput(written)
+    w.play(np.full(1600, 0.1, np.float32), 0.0)
+    w.close()
+    assert sf.info(os.fsencode(written)).frames == 1600
