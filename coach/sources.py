@@ -116,7 +116,8 @@ def probe_audio(path: Path):
     """Check that ``path`` is a readable recording and return soundfile's info for it.
 
     Raises:
-        AudioFileError: missing, empty, not audio, or longer than 24 hours.
+        AudioFileError: missing, a folder, a pipe or a device, empty, not audio, or longer
+            than 24 hours.
     """
     import soundfile as sf
 
@@ -124,6 +125,8 @@ def probe_audio(path: Path):
         raise AudioFileError(f"{path}: no such file")
     if path.is_dir():
         raise AudioFileError(f"{path}: is a folder, not a recording")
+    if not path.is_file():  # reading would block, or never end, and a file is sought back and forth
+        raise AudioFileError(f"{path}: is a pipe or a device, not a file: save the recording to a file first")
     if path.stat().st_size == 0:
         raise AudioFileError(f"{path}: the file is empty")
     try:

@@ -173,9 +173,15 @@ def test_broken_arguments(corpus, home, capsys, tmp_path):
         ["check", "--seconds", "0", "--input", corpus["good.wav"]],
         ["check", "--seconds", "999"],
     ]
+    if hasattr(os, "mkfifo"):  # a pipe (``cat x.wav | coach analyze /dev/stdin``) would block or never end
+        os.mkfifo(tmp_path / "pipe.wav")
+        speakers = ["--speaker", f"A={corpus['alex']}", "--speaker", f"B={corpus['sam']}"]
+        cases += [["analyze", tmp_path / "pipe.wav", *speakers], ["enroll", "Kim", "--from", tmp_path / "pipe.wav"]]
     for argv in cases:
         code, out, err = run(argv, capsys)
         assert_refused(code, err, argv)
+        if "pipe.wav" in str(argv):
+            assert "not a file" in err
 
 
 def test_argparse_errors_exit_2_without_a_traceback(home, capsys):
