@@ -15,6 +15,7 @@ import json
 import os
 import re
 import tempfile
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -142,6 +143,7 @@ def _checked_profile(name: str, samples: np.ndarray) -> tuple[VoiceProfile, np.n
     from coach.levels import without_offset
     from coach.vad import VadSettings, detect_speech, speech_samples
 
+    name = normalize_name(name)
     check_name(name)
     # A faulty microphone's constant offset would go into the spectra and the embedding.
     x = without_offset(np.asarray(samples, np.float32), VadSettings().dc_limit)
@@ -186,6 +188,13 @@ def check_distinct(profiles: dict[str, VoiceProfile]) -> None:
         seen[p.clip_sha256] = name
 
 
+def normalize_name(name: str) -> str:
+    """``name`` as coach keeps it: stripped, and in Unicode's composed form (NFC). A name
+    pasted from a Mac's file names comes decomposed ("Zoe" and a combining diaeresis):
+    it looks the same as "Zoë", and must be the same person."""
+    return unicodedata.normalize("NFC", (name or "").strip())
+
+
 def check_name(name: str) -> None:
     if not _NAME_RE.match(name or ""):
         raise CoachError(f"'{name}' is not a usable name: use 1-40 letters, digits, spaces, "
@@ -203,6 +212,7 @@ class ProfileStore:
         self.root = Path(root) if root else data_dir() / "profiles"
 
     def _path(self, name: str) -> Path:
+        name = normalize_name(name)
         check_name(name)
         return self.root / (name.casefold().replace(" ", "_") + ".json")
 

@@ -7,6 +7,7 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
+from coach.columns import pad
 from coach.errors import CoachError, DeviceError
 from coach.paths import data_dir, ensure_private_dir
 from coach.plans import Plan
@@ -279,5 +280,5 @@ def _print_summary(record, interrupted: bool, unsaved: str | None = None) -> Non
     print(f"Session {record.session_id} ({record.plan}{', partial' if record.partial else ''})", file=out)
     for name in record.partners:
         secs = totals[name]
-        print(f"  {name:<12} {int(secs // 60)}:{int(secs % 60):02d} talked  {shares[name] * 100:5.1f} %", file=out)
+        print(f"  {pad(name, 12)} {int(secs // 60)}:{int(secs % 60):02d} talked  {shares[name] * 100:5.1f} %", file=out)
     print(f"\n{record.feedback}", file=out)

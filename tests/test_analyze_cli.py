@@ -71,3 +71,30 @@ def test_a_recording_without_talk_says_so_instead_of_an_even_split(shared_data, 
     assert all(v["talk_s"] == 0 for v in data["speakers"].values())
     assert main(["analyze", str(d / "c01.wav"), *speakers]) == 0
     assert "nobody" not in capsys.readouterr().out
+
+
+def test_the_table_stays_aligned_with_wide_and_combining_names(shared_data, capsys):
+    # A Chinese name takes two terminal columns a character; "Zoe" with a combining
+    # diaeresis takes three for four code points. Padding by len() misaligned the table.
+    from coach.columns import columns, pad
+    assert columns("李雷") == 4 and columns("Zoe\u0308") == 3 and columns("Sam") == 3
+    assert columns(pad("李雷", 7)) == 7 and pad("a very long name", 3) == "a very long name"
+    d = shared_data / "conversations" / "c01"
+    assert main(["analyze", str(d / "c01.wav"), "--speaker", f"李雷={d / 'enroll_ls1688.wav'}",
+                 "--speaker", f"Zoe\u0308={d / 'enroll_ls1998.wav'}"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.endswith("%")]
+    assert len(rows) == 2
+    # the talk figure ends at the same column on both rows
+    ends = {columns(line[:line.index(" s ")]) for line in rows}
+    assert len(ends) == 1, rows
+
+
+def test_a_decomposed_name_is_the_same_person_as_the_composed_one(shared_data, capsys):
+    # "Zoe" + a combining diaeresis (a name pasted from a Mac's file names) was refused
+    # as not a usable name, though it looks exactly like "Zoë".
+    d = shared_data / "conversations" / "c01"
+    assert main(["enroll", "Zoe\u0308", "--from", str(d / "enroll_ls1998.wav")]) == 0
+    capsys.readouterr()
+    assert main(["analyze", str(d / "c01.wav"), "--speaker", "Zo\u00eb",
+                 "--speaker", f"Sam={d / 'enroll_ls1688.wav'}", "--json"]) == 0
+    assert set(json.loads(capsys.readouterr().out)["speakers"]) == {"Zo\u00eb", "Sam"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+from coach.columns import columns, pad
 from coach.errors import CoachError
 
 
@@ -25,14 +26,14 @@ def register(sub) -> None:
 
 
 def _profiles(specs: list[str]):
-    from coach.profiles import ProfileStore, check_distinct, enroll_many
+    from coach.profiles import ProfileStore, check_distinct, enroll_many, normalize_name
     from coach.sources import read_audio
 
     store = ProfileStore()
     names, clips, stored = [], {}, {}
     for spec in specs:
         name, _, clip = spec.partition("=")
-        name = name.strip()
+        name = normalize_name(name)
         if not name:
             raise CoachError(f"--speaker '{spec}': give a name, as NAME=CLIP.wav or NAME")
         if name in names:
@@ -93,16 +94,16 @@ def run(args) -> int:
         sys.stdout.write("\n")
         return 0
     print(f"{args.recording}: {data['duration_s']:.1f} s")
-    width = max([len(n) for n in data["speakers"]] + [6])
+    width = max([columns(n) for n in data["speakers"]] + [6])
     heard = any(v["talk_s"] > 0 for v in data["speakers"].values())
     for name, v in data["speakers"].items():
         # With no talk at all the shares are an even split by convention: not a finding.
         share = f"{100 * v['share']:5.1f} %" if heard else "    – "
-        print(f"  {name:<{width}}  {v['talk_s']:7.1f} s  {share}")
+        print(f"  {pad(name, width)}  {v['talk_s']:7.1f} s  {share}")
     if not heard:
         print("  nobody was heard talking: is this the right recording, and was the microphone on?")
     if data["unsure_s"] > 0:
-        print(f"  {'unsure':<{width}}  {data['unsure_s']:7.1f} s")
+        print(f"  {pad('unsure', width)}  {data['unsure_s']:7.1f} s")
     for c in data.get("commands", []):
         print(f"  command at {c['t_s']:.1f} s: {c['command']}")
     return 0

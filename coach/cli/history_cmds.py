@@ -9,6 +9,7 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from coach.columns import columns, pad
 from coach.errors import CoachError
 from coach.history import HistoryStore, HistorySummary
 from coach.metrics import session_metrics
@@ -94,9 +95,9 @@ def run_history(args: argparse.Namespace) -> int:
         print("No sessions yet. `coach start` begins one; `coach demo` shows how it works.")
         return 0
     table = [["session", "started", "plan", "talk and share", "flags"]] + [_fmt_row(s) for s in rows]
-    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    widths = [max(columns(r[i]) for r in table) for i in range(len(table[0]))]
     for r in table:
-        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+        print("  ".join(pad(cell, w) for cell, w in zip(r, widths)).rstrip())
     return 0
 
 

@@ -45,9 +45,10 @@ def _record(seconds: float, device) -> np.ndarray:
 
 
 def run_enroll(args) -> int:
-    from coach.profiles import ProfileStore, check_name, enroll_from_audio
+    from coach.profiles import ProfileStore, check_name, enroll_from_audio, normalize_name
     from coach.sources import read_audio
 
+    args.name = normalize_name(args.name)
     check_name(args.name)
     if args.from_file:
         samples = read_audio(args.from_file)

@@ -17,7 +17,9 @@ DEMO_NAMES = ("Alex", "Sam")
 
 
 def _names(text: str | None, fallback) -> list[str]:
-    names = [n.strip() for n in text.split(",")] if text else list(fallback)
+    from coach.profiles import normalize_name
+
+    names = [normalize_name(n) for n in (text.split(",") if text else fallback)]
     if len(names) != 2 or not all(names):
         raise CoachError("--names needs two names separated by a comma, e.g. --names Alex,Sam")
     if names[0].casefold() == names[1].casefold():
