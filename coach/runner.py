@@ -278,7 +278,10 @@ def _print_summary(record, interrupted: bool, unsaved: str | None = None) -> Non
         print("Stopped early — " + ("the evening so far is below (it could not be saved)." if unsaved
                                     else "the evening so far is saved in your history."), file=out)
     print(f"Session {record.session_id} ({record.plan}{', partial' if record.partial else ''})", file=out)
+    heard = any(totals[name] > 0 for name in record.partners)
     for name in record.partners:
         secs = totals[name]
-        print(f"  {pad(name, 12)} {int(secs // 60)}:{int(secs % 60):02d} talked  {shares[name] * 100:5.1f} %", file=out)
+        # With no talk at all the shares are an even split by convention: not a finding.
+        share = f"{shares[name] * 100:5.1f} %" if heard else "    –"
+        print(f"  {pad(name, 12)} {int(secs // 60)}:{int(secs % 60):02d} talked  {share}", file=out)
     print(f"\n{record.feedback}", file=out)

@@ -26,6 +26,18 @@ def home(tmp_path, monkeypatch):
     return path
 
 
+def test_an_evening_without_talk_shows_no_share(home, capsys, tmp_path):
+    # A plan of one welcome: nobody talks, and 50 % each would be a convention, not a finding.
+    plan = tmp_path / "hello.toml"
+    plan.write_text('name = "hello"\n[[step]]\nkind = "welcome"\nsay = "Hello {a} and {b}."\n')
+    assert main(["demo", "--plan", str(plan), "--no-commands"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if "talked" in line]
+    assert len(rows) == 2 and all(line.rstrip().endswith("–") and "%" not in line for line in rows), rows
+    assert main(["history"]) == 0
+    listed = [line for line in capsys.readouterr().out.splitlines() if "hello" in line]
+    assert len(listed) == 1 and "%" not in listed[0], listed
+
+
 def test_demo_json_is_one_object_with_the_evening(home, capsys):
     assert main(["demo", "--json", "--no-commands"]) == 0
     out = capsys.readouterr().out

@@ -65,7 +65,9 @@ def open_store() -> HistoryStore:
 
 
 def _fmt_row(s: HistorySummary) -> list[str]:
-    talk = "  ".join(f"{p} {s.talk_s.get(p, 0) / 60:4.1f} min {100 * s.share.get(p, 0):3.0f} %"
+    heard = any(s.talk_s.get(p, 0) > 0 for p in s.partners)  # no talk: no share (not 50 % each)
+    talk = "  ".join(f"{p} {s.talk_s.get(p, 0) / 60:4.1f} min "
+                     + (f"{100 * s.share.get(p, 0):3.0f} %" if heard else "  –")
                      for p in s.partners)
     flags = ",".join(f for f, on in (("partial", s.partial), ("demo", s.demo)) if on)
     return [s.session_id, f"{s.started:%Y-%m-%d %H:%M}", s.plan, talk, flags]
