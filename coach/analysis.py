@@ -21,9 +21,9 @@ import numpy as np
 from coach.attribution import BOTH, OTHER, AttributionSettings, attribute, floor_labels
 from coach.features import HOP_S, HOP_SAMPLES, MEL_BANDS, FeatureStream
 from coach.frames import Frame
+from coach.levels import OffsetRemover
 from coach.record import Segment
 from coach.settings import MeasureSettings
-from coach.levels import OffsetRemover
 from coach.vad import SpeechDetector, VadMachine, VadSettings
 
 BRIDGE_S = 0.25

@@ -49,7 +49,7 @@ class OffsetRemover:
         w = np.clip(np.abs(before) / self.limit - 1.0, 0.0, 1.0)
         if not w.any():
             return x
-        return (x - np.repeat((w * before).astype(np.float32), counts)).astype(np.float32)
+        return np.asarray(x, np.float32) - np.repeat((w * before).astype(np.float32), counts)
 
 
 def without_offset(x: np.ndarray, limit: float) -> np.ndarray:

@@ -13,7 +13,6 @@ import numpy as np
 
 from coach.errors import CoachError
 from coach.frames import SAMPLE_RATE_HZ
-from coach.vad import VadSettings
 
 CLIP_LEVEL = 0.99
 """A sample at or above this magnitude is taken as clipped (float full scale is 1.0)."""
@@ -77,6 +76,8 @@ def check_level(source, seconds: float = 5.0, meter=None) -> LevelReport:
         the level report; ``verdict`` is "ok", "clipping" or "silent".
     """
     from scipy.signal import butter, sosfilt, sosfilt_zi
+
+    from coach.vad import VadSettings
 
     sos = butter(4, SPEECH_BAND_HZ, btype="bandpass", fs=SAMPLE_RATE_HZ, output="sos")
     zi = sosfilt_zi(sos) * 0.0  # start from rest: a step at the first sample is not speech
