@@ -51,6 +51,7 @@ import functools
 import itertools
 import json
 import os
+import re
 import shutil
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy: one core, as the target says
@@ -674,7 +675,7 @@ def run_coach(x, enroll_audio, names, seed: int = 0):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data")
-    ap.add_argument("--only")
+    ap.add_argument("--only", metavar="CASE[,CASE]", help="run only these cases (c01, ami_dev00, p01@10...)")
     ap.add_argument("--variants", action="store_true", help="add phone/reverb/quiet copies of each case")
     ap.add_argument("--walk", action="store_true",
                     help="add a copy of each conversation where the second person walks away mid-way")
@@ -727,10 +728,17 @@ def main() -> None:
     bad = [n for n in pair_noises if n not in OTHER_NOISES]
     if bad:
         ap.error(f"--new-pairs-noise: unknown noise {bad[0]!r}: use one of {', '.join(OTHER_NOISES)}")
+    wanted = [n for n in (args.only or "").split(",") if n]
+    known = [c["name"] for c in cases(root)]
+    # The new pairs are assembled one by one, so their names are checked by their form.
+    unknown = [n for n in wanted if n not in known and not (args.new_pairs and re.fullmatch(r"p\d\d@\d+", n))]
+    if unknown:
+        ap.error(f"--only: no case is named {unknown[0]!r}; the cases are {', '.join(known)}"
+                 + (", and p01@10 ... of --new-pairs" if args.new_pairs else " (and p01@10 ... with --new-pairs)"))
     if args.new_pairs:
         all_cases = itertools.chain(all_cases, new_pair_cases(root, pair_noises))
     for case in all_cases:
-        if args.only and case["name"] not in args.only.split(","):
+        if wanted and case["name"] not in wanted:
             continue
         if "audio" in case:  # assembled here, in memory
             x0, enroll0, ref = case["audio"], case["enroll_audio"], case["ref"]

@@ -130,6 +130,8 @@ def main() -> None:
                  ("without (before)", replace(RAW_AUDIO, echo=None))]
     if args.only:
         detectors = [d for d in detectors if any(part in d[0] for part in args.only.split("|"))]
+        if not detectors and not args.echo:
+            ap.error(f"--only {args.only!r} names no detector")
     if args.echo:
         kw = {k: type(getattr(EchoSettings(), k))(v) for k, v in (i.split("=") for i in args.echo.split(","))}
         detectors.insert(1, (f"echo {args.echo}"[:22], CommandListenerSettings(echo=EchoSettings(**kw))))

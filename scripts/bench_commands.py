@@ -317,6 +317,9 @@ def main() -> None:
     detectors["baseline: bare grammar"] = lambda x, **kw: run_listener(x, bare, **kw)
     detectors["baseline: KWS 1e-30"] = lambda x, **kw: run_kws(x, 1e-30)
 
+    chosen = [name for name in detectors if any(part in name for part in args.only.split("|"))]
+    if not chosen:
+        ap.error(f"--only {args.only!r} names no detector; they are: {'; '.join(detectors)}")
     conditions = [(snr, room) for snr in (20, 10, 5) for room in (False, True)]
     voices = mat.voices[:2] if args.quick else mat.voices
     rng = np.random.default_rng(args.seed)
@@ -332,9 +335,8 @@ def main() -> None:
     convs = sorted((root / "conversations").glob("c[0-9][0-9]/c[0-9][0-9].wav"))
     conv_audio = [sf.read(p, dtype="float32")[0] for p in convs[:args.max_convs]]
     conv_hours = sum(len(c) for c in conv_audio) / SR / 3600
-    for name, detect in detectors.items():
-        if not any(part in name for part in args.only.split("|")):
-            continue
+    for name in chosen:
+        detect = detectors[name]
         hits, n, false_cmd, lats = {}, {}, 0, []
         for i, (p, v, snr, room, (x, t0, t1)) in enumerate(trials):
             heard = detect(x)

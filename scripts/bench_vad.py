@@ -219,7 +219,7 @@ def threads_of_silero():
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=Path(os.environ.get("COACH_SHARED_DATA", ROOT.parent / "shared" / "data")))
-    ap.add_argument("--only", nargs="*", help="detectors to run (default: all)")
+    ap.add_argument("--only", nargs="*", choices=list(DETECTORS), help="detectors to run (default: all)")
     args = ap.parse_args()
     if not args.data.is_dir():
         print(f"corpus not found at {args.data} (set COACH_SHARED_DATA)")

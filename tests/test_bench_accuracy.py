@@ -135,3 +135,13 @@ def test_person_clips_are_the_voices_not_left_out(shared_data, bench_accuracy):
     rest = bench_accuracy.person_clips(shared_data, {"ls1688", "ls1998"})
     assert len(two) and len(rest) and len(two) + len(rest) == len(every)
     assert all(1.5 * 16000 <= len(c) <= 4.0 * 16000 for c in every)
+
+
+def test_only_refuses_a_case_that_does_not_exist(shared_data, bench_accuracy, monkeypatch, capsys):
+    # "--only ami" used to run nothing and exit 0, as if every case had been measured.
+    monkeypatch.setattr("sys.argv", ["bench_accuracy.py", "--data", str(shared_data), "--only", "c01,ami"])
+    with pytest.raises(SystemExit) as exc:
+        bench_accuracy.main()
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "'ami'" in err and "ami_dev00" in err and "c12" in err
