@@ -265,7 +265,8 @@ def main() -> None:
                     help="comma list of noises for the command trials instead of the split's: clips of the "
                          "corpus (running_tap, doing_the_dishes_60s, exercise_bike_30s) or noises made in numpy "
                          "(fan, pan, white, pink)")
-    ap.add_argument("--max-convs", type=int, default=12, help="use c01.. up to this many for false/h")
+    ap.add_argument("--max-convs", type=int, default=12,
+                    help="use c01.. up to this many for false/h (0: none, for a quicker run of the trials)")
     ap.add_argument("--only", default="", help='run only detectors whose name contains this (or one of "a|b")')
     ap.add_argument("--trials-json", metavar="FILE", type=argparse.FileType("w"),
                     help="also write one JSON line per command trial and detector (voice, noise, room, "
@@ -277,6 +278,8 @@ def main() -> None:
     ap.add_argument("--noisy-snr", type=float, default=10.0, metavar="DB",
                     help="with --noisy-convs: how far below the talk the noise is (default 10 dB)")
     args = ap.parse_args()
+    if args.max_convs < 0 or (args.max_convs == 0 and args.noisy_convs):
+        ap.error("--max-convs: 0 or more conversations (at least 1 with --noisy-convs)")
     detail = args.trials_json
     root = shared_data()
     mat = Material(root, args.split, args.room, [n for n in args.noise.split(",") if n] or None)
@@ -355,20 +358,21 @@ def main() -> None:
         distractor_false = sum(len(detect(x)) for x, _, _ in dtrials)
         t = time.process_time()
         conv_false = sum(len(detect(c, warm=False)) for c in conv_audio)
-        cpu = (time.process_time() - t) / (conv_hours * 3600)
+        # --max-convs 0: no conversation, so no rate and no CPU figure ("nan")
+        cpu = (time.process_time() - t) / (conv_hours * 3600) if conv_hours else float("nan")
         pct = {k: 100 * hits[k] / n[k] for k in n}
         rows.append(f"{name:26} {pct[20]:5.0f}% {pct[10]:5.0f}% {pct[5]:5.0f}% {pct['dry']:5.0f}% "
                     f"{pct['room']:5.0f}% {false_cmd / len(trials):11.2f} {distractor_false:11d} "
                     f"{np.median(lats) if lats else float('nan'):6.2f}s "
                     f"{np.percentile(lats, 90) if lats else float('nan'):6.2f}s {max(lats) if lats else float('nan'):6.2f}s "
-                    f"{conv_false:10d} {conv_false / conv_hours:7.1f} {100 * cpu:8.1f}%")
+                    f"{conv_false:10d} {conv_false / conv_hours if conv_hours else float('nan'):7.1f} {100 * cpu:8.1f}%")
         print(rows[-1], flush=True)
     # The denoiser runs only on noisy stretches: the listener's cost in a noisy kitchen.
     noise = mat.noises[0]
     noisy = [under_noise(c, noise, 10) for c in conv_audio[:4]]
     cpu_rows = []
     for name, st in (("coach (verified grammar)", None), ("previous: no Whisper check", no_whisper),
-                     ("previous: raw audio, Wiener", RAW_AUDIO)):
+                     ("previous: raw audio, Wiener", RAW_AUDIO)) if noisy else ():
         t = time.process_time()
         heard = sum(len(run_listener(c, st, warm=False)) for c in noisy)
         secs = sum(len(c) for c in noisy) / SR
