@@ -294,7 +294,7 @@ class Analyzer:
 
     def _find_windows(self) -> None:
         """Queue 1.6 s stretches of clear speech for the voice encoder."""
-        from coach.embedding import PARTIAL_SAMPLES, N_FFT
+        from coach.embedding import N_FFT, PARTIAL_SAMPLES
 
         n = self._flags.n
         lo = max(self._next_window, n - self._scan_hops)
@@ -327,7 +327,7 @@ class Analyzer:
     def _find_probes(self) -> None:
         """Queue a probe window for each phrase of ``PROBE_MIN_HOPS``-``PROBE_MAX_HOPS``
         that has ended (the regular search has passed it) with no window centred in it."""
-        from coach.embedding import PARTIAL_SAMPLES, N_FFT
+        from coach.embedding import N_FFT, PARTIAL_SAMPLES
 
         n = self._flags.n
         lo = max(self._probe_from, n - 3000)

@@ -723,13 +723,14 @@ def main() -> None:
         ap.error("--prompts-flite needs the flite program (sudo apt-get install flite)")
     root = data_dir(args.data)
     rows = []
-    all_cases = cases(root)
+    originals = list(cases(root))  # paths and metadata only: the audio is read case by case
+    all_cases = originals
     pair_noises = tuple(n for n in args.new_pairs_noise.split(",") if n)
     bad = [n for n in pair_noises if n not in OTHER_NOISES]
     if bad:
         ap.error(f"--new-pairs-noise: unknown noise {bad[0]!r}: use one of {', '.join(OTHER_NOISES)}")
     wanted = [n for n in (args.only or "").split(",") if n]
-    known = [c["name"] for c in cases(root)]
+    known = [c["name"] for c in originals]
     # The new pairs are assembled one by one, so their names are checked by their form.
     unknown = [n for n in wanted if n not in known and not (args.new_pairs and re.fullmatch(r"p\d\d@\d+", n))]
     if unknown:
