@@ -209,6 +209,24 @@ def test_a_rooms_echo_after_a_command_is_not_talk_around_it(shared_data, bench_c
     assert detect_commands(frames_from_array(x), CommandListenerSettings(echo_tail_s=0.05)) == []
 
 
+@pytest.mark.skipif(shutil.which("flite") is None, reason="flite is not installed")
+@pytest.mark.parametrize("voice,word", [("flite:slt", "pause"), ("flite:rms", "next"),
+                                        ("flite:awb", "stop"), ("flite:kal16", "continue")])
+def test_another_synthesizers_commands_are_heard_and_its_talk_is_not(shared_data, bench_commands, voice, word):
+    """The listener was tuned on espeak-ng's voices; flite's (another synthesizer:
+    ``bench_commands.py --split flite``) say a command between the held-out split's talk
+    with its noise 20 dB below, and an ordinary phrase with the same word in it."""
+    mat = bench_commands.Material(shared_data, "flite")
+    rng = np.random.default_rng(11)
+    x, t0, _ = mat.trial(f"coach {word}", voice, 20, False, rng)
+    heard = detect_commands(frames_from_array(x))
+    assert [h.command for h in heard] == [{"continue": "resume"}.get(word, word)] and abs(heard[0].t_s - t0) < 0.5
+    phrase = {"pause": "let's pause for a second", "next": "what's next?", "stop": "the coach said to stop",
+              "continue": "next time let's continue"}[word]
+    x, _, _ = mat.trial(phrase, voice, 20, False, rng)
+    assert detect_commands(frames_from_array(x)) == []
+
+
 def _in_noisy_conversation(shared_data: Path, bench_commands, conv: str, noise: str, snr_db: float,
                            start_s: int, end_s: int, other: RecognizerSettings) -> tuple[list[str], list[str]]:
     """The commands heard in ``conv`` from ``start_s`` to ``end_s`` with the bench's
