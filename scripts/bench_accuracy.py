@@ -27,7 +27,7 @@ moves single cases by several pp, so compare changes over seeds.
 espeak-ng voices coach's synthetic reference was not made from) between turns, three
 times: it should go to nobody, and the line says how much of it went to a partner
 (DER is not scored over it). With ``--prompts-flite`` the voice is flite's (another
-synthesizer), with ``--prompts-person`` a real person's, from the corpus' voices that are
+synthesizer), with ``--prompts-festival`` festival's (a third), with ``--prompts-person`` a real person's, from the corpus' voices that are
 not in the conversation (``person_clips``).
 
 Interjections ("ij") are the listener's short turns inside or between the other's long
@@ -35,7 +35,7 @@ turns (see ``interjections``): "ij 40/55%" means 40 % of their reference time wa
 to the person who said them and 55 % to the other one only (the rest: to nobody).
 
     python scripts/bench_accuracy.py [--data DIR] [--variants] [--walk] [--kitchen] [--call]
-                                     [--prompts [--prompts-flite | --prompts-person]] [--other-noises] [--new-pairs [--new-pairs-noise white,pink]]
+                                     [--prompts [--prompts-flite | --prompts-festival | --prompts-person]] [--other-noises] [--new-pairs [--new-pairs-noise white,pink]]
                                      [--seeds 3] [--only c01,c12]
                                      [--no-baseline] [--voice-band-truth]
 
@@ -553,20 +553,38 @@ PROMPT_VOICES = [("en-gb-x-rp", 155, 50), ("en-029", 165, 40), ("en-us-nyc", 145
 FLITE_VOICES = ("awb", "kal16", "kal")
 """flite's voices for ``--prompts-flite``: another synthesizer than the espeak-ng that
 coach's synthetic-voice reference (scripts/make_voice_reference.py) is made from."""
+FESTIVAL_VOICES = ("ked_diphone", "cmu_us_slt_arctic_hts")
+"""festival's voices for ``--prompts-festival`` (Debian's festvox-kdlpc16k and
+festvox-us-slt-hts): a third synthesizer, a diphone voice and an HMM one."""
 PROMPT_TEXTS = ["Thank you. Now it's the other person's turn to share.",
                 "Take a breath. When you are ready, say back what you heard.",
                 "One minute left. There's no need to hurry.",
                 "Here is something to talk about: a small moment that made you smile this week."]
 
 
-def flite(text: str, voice: str) -> np.ndarray:
-    """``text`` said by the flite program's ``voice``, at 16 kHz."""
+def flite(text: str, voice: str, stretch: float = 1.0) -> np.ndarray:
+    """``text`` said by the flite program's ``voice``, ``stretch`` times as slow as it
+    speaks by itself, at 16 kHz."""
     import subprocess
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "say.wav"
-        subprocess.run(["flite", "-voice", voice, "-t", text, "-o", str(path)], check=True)
+        subprocess.run(["flite", "-voice", voice, "--setf", f"duration_stretch={stretch:.3f}", "-t", text,
+                        "-o", str(path)], check=True, capture_output=True)
+        return read_audio(path)
+
+
+def festival(text: str, voice: str) -> np.ndarray:
+    """``text`` said by festival's ``voice`` (its text2wave program), at 16 kHz."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src, path = Path(tmp) / "say.txt", Path(tmp) / "say.wav"
+        src.write_text(text)
+        subprocess.run(["text2wave", "-eval", f"(voice_{voice})", str(src), "-o", str(path)],
+                       check=True, capture_output=True)
         return read_audio(path)
 
 
@@ -592,7 +610,8 @@ def _voice_clips(voice_dir: Path, most_s: float) -> tuple[np.ndarray, ...]:
 
 def with_prompts(x: np.ndarray, ref, rng, synthesizer: str = "espeak-ng", clips: list[np.ndarray] | None = None):
     """The conversation with a synthetic voice (a coach's prompt) between turns, three times.
-    ``synthesizer``: "espeak-ng" (``PROMPT_VOICES``) or "flite" (``FLITE_VOICES``); or
+    ``synthesizer``: "espeak-ng" (``PROMPT_VOICES``), "flite" (``FLITE_VOICES``) or
+    "festival" (``FESTIVAL_VOICES``); or
     ``clips``, speech of people who are neither partner (``person_clips``), instead.
 
     Each prompt goes into a pause between turns, on a bed of the recording's own
@@ -621,6 +640,8 @@ def with_prompts(x: np.ndarray, ref, rng, synthesizer: str = "espeak-ng", clips:
             say = clips[int(rng.integers(len(clips)))]
         elif synthesizer == "flite":
             say = flite(text, FLITE_VOICES[int(rng.integers(len(FLITE_VOICES)))])
+        elif synthesizer == "festival":
+            say = festival(text, FESTIVAL_VOICES[int(rng.integers(len(FESTIVAL_VOICES)))])
         else:
             say = espeak_ng(text, voice, rate + int(rng.integers(-10, 11)), pitch)
         say = say * (speech_rms * 10 ** (rng.uniform(-3, 3) / 20) / np.sqrt(np.mean(say ** 2) + 1e-12))
@@ -691,10 +712,14 @@ def main() -> None:
                     help="add a copy of each case heard through a telephone line, with the enrollments as recorded")
     ap.add_argument("--prompts", action="store_true",
                     help="add a copy of each case with a synthetic voice (a coach's prompt) between turns, three times")
-    ap.add_argument("--prompts-flite", action="store_true",
-                    help="with --prompts: the synthetic voice is flite's (another synthesizer than the espeak-ng "
-                         "that coach's synthetic-voice reference is made from; needs the flite program)")
-    ap.add_argument("--prompts-person", action="store_true",
+    voice_between = ap.add_mutually_exclusive_group()
+    voice_between.add_argument("--prompts-flite", action="store_true",
+                               help="with --prompts: the synthetic voice is flite's (another synthesizer than "
+                                    "espeak-ng; needs the flite program)")
+    voice_between.add_argument("--prompts-festival", action="store_true",
+                               help="with --prompts: the synthetic voice is festival's (a third synthesizer; "
+                                    "needs festival with festvox-kdlpc16k and festvox-us-slt-hts)")
+    voice_between.add_argument("--prompts-person", action="store_true",
                     help="with --prompts: the voice between turns is a real person who is neither partner "
                          "(the corpus' other LibriSpeech voices): it should go to nobody too")
     ap.add_argument("--new-pairs", action="store_true",
@@ -715,12 +740,14 @@ def main() -> None:
                     help="score the conversations against their truth made again on the sources "
                          f"high-passed at {VOICE_BAND_HZ:.0f} Hz (see voice_band_truth)")
     args = ap.parse_args()
-    if args.prompts_flite and args.prompts_person:
-        ap.error("--prompts-flite and --prompts-person: choose one voice between turns")
-    if (args.prompts_flite or args.prompts_person) and not args.prompts:
-        ap.error("--prompts-flite and --prompts-person choose the voice of --prompts: add --prompts")
+    if (args.prompts_flite or args.prompts_festival or args.prompts_person) and not args.prompts:
+        ap.error("--prompts-flite, --prompts-festival and --prompts-person choose the voice of --prompts: "
+                 "add --prompts")
     if args.prompts_flite and not shutil.which("flite"):
         ap.error("--prompts-flite needs the flite program (sudo apt-get install flite)")
+    if args.prompts_festival and not shutil.which("text2wave"):
+        ap.error("--prompts-festival needs festival (sudo apt-get install festival festvox-kdlpc16k "
+                 "festvox-us-slt-hts)")
     root = data_dir(args.data)
     rows = []
     originals = list(cases(root))  # paths and metadata only: the audio is read case by case
@@ -770,8 +797,8 @@ def main() -> None:
                 x, enroll = variant(x0, "phone"), enroll0
             elif kind == "prompts":  # a synthetic voice between turns: nobody's talk
                 clips = person_clips(root, set(names)) if args.prompts_person else None
-                made = with_prompts(x0, ref, np.random.default_rng(3), "flite" if args.prompts_flite else "espeak-ng",
-                                    clips)
+                synthesizer = "flite" if args.prompts_flite else "festival" if args.prompts_festival else "espeak-ng"
+                made = with_prompts(x0, ref, np.random.default_rng(3), synthesizer, clips)
                 if made is None:
                     continue
                 (x, ref_k, spans), enroll = made, enroll0

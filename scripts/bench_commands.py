@@ -99,23 +99,17 @@ def espeak(text: str, voice: str, rate: int, pitch: int) -> np.ndarray:
     (0-99), or by flite's for a voice named "flite:NAME" (``rate`` as a duration stretch
     around espeak-ng's default 175; flite's pitch is left as the voice has it)."""
     if voice.startswith("flite:"):
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "say.wav"
-            try:
-                subprocess.run(["flite", "-voice", voice.removeprefix("flite:"), "--setf",
-                                f"duration_stretch={175 / rate:.3f}", "-t", text, "-o", str(path)],
-                               capture_output=True, check=True)
-            except FileNotFoundError:
-                sys.exit("the flite split needs the flite program (apt-get install flite)")
-            x, rate_hz = sf.read(path, dtype="float32")
+        from bench_accuracy import flite
+
+        try:
+            x = flite(text, voice.removeprefix("flite:"), 175 / rate)
+        except FileNotFoundError:
+            sys.exit("the flite split needs the flite program (apt-get install flite)")
     else:
         out = subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-p", str(pitch), "--stdout", text],
                              capture_output=True, check=True).stdout
         x, rate_hz = sf.read(io.BytesIO(out), dtype="float32")
-    if x.ndim > 1:
-        x = x.mean(axis=1)
-    if rate_hz != SR:
-        x = resample_poly(x, SR, rate_hz).astype(np.float32)
+        x = resample_poly(x, 320, 441).astype(np.float32) if rate_hz == 22050 else x
     on = np.nonzero(np.abs(x) > 0.01)[0]
     return x[max(0, on[0] - 80):on[-1] + 80]
 

@@ -10,6 +10,7 @@ APT_PACKAGES=(python3-venv espeak-ng libportaudio2 libsndfile1 sox pulseaudio-ut
 if [ "${COACH_CI_AUDIO:-}" = 1 ]; then
   APT_PACKAGES+=(pulseaudio libasound2-plugins alsa-utils)   # the virtual devices the live tests use
   APT_PACKAGES+=(flite)   # another synthesizer's voices, for the tests of "someone else" between turns
+  APT_PACKAGES+=(festival festvox-kdlpc16k festvox-us-slt-hts)   # a third one, which the reference is not made from
 fi
 missing=()
 for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
