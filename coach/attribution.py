@@ -17,11 +17,11 @@ noise which moves every window the same way cannot hand them all to one enrolled
 the clusters keep the names of the voice models that seeded them.
 
 Speech that sounds like a synthetic voice (the coach's own prompts in a recording) is
-given to nobody: by the voice models (a reference of espeak-ng speech heard through the
-recording's noise), and by the d-vector windows, which tell a synthetic voice from the
-enrolled partners far better than spectra do. Any other voice (another synthesizer, a
-third person) is told by its windows alone: a phrase most of whose windows are far from
-both partners' clusters goes to nobody (``other_far_cos``).
+given to nobody: by the voice models (a reference of espeak-ng's and flite's speech
+heard through the recording's noise), and by the d-vector windows, which tell a
+synthetic voice from the enrolled partners far better than spectra do. Any other voice
+(a third synthesizer, a third person) is told by its windows alone: a phrase most of
+whose windows are far from both partners' clusters goes to nobody (``other_far_cos``).
 
 A recording made through another channel than the enrollments (a telephone call) is
 recognised by its long-term spectrum: bands one side lacks are left out of the voice
@@ -162,7 +162,9 @@ class AttributionSettings:
     synthetic reference flags, judged the same way, and the phrase probes (``attribute``'s
     ``probes``) then took flite's to 36.5 % and espeak-ng's to 0.7 %; with windows as
     sparse from the start as after five minutes, 60.2 and 1.9 % against 73.7 and 4.9 %
-    without those two.) On the 216
+    without those two. With flite's voices in the reference since 2026-11-29, flite's own
+    go 9.7 % to a partner and festival's, which it is not made from, 22.6 % against
+    36.1 %.) On the 216
     cases of ``--variants --walk --kitchen --call --prompts --other-noises`` 5 changed,
     the mean talk-share error 3.362 -> 3.359 pp; the worst change c08+walk (DER 4.4 ->
     7.1 %: 1.6 s of the walker's far-away speech, share 0.7 -> 0.4 pp). At 0.72 the same
@@ -454,7 +456,9 @@ def attribute(logmel: np.ndarray, speech: np.ndarray, floor: np.ndarray, noise_l
         enrolled = [e[:0] for e in enrolled]
     ll_other = None
     if other is not None and len(other) >= 100:
-        heard_other = noisy_enrollment(other, noise_logmel, speech_power, noise_power, (0.0,), rng, bands)
+        # its own draws: the partners' voice models do not depend on the reference's size
+        heard_other = noisy_enrollment(other, noise_logmel, speech_power, noise_power, (0.0,),
+                                       np.random.default_rng(s.seed + 9), bands)
         ll_other = fit_gmm(heard_other, s.components, seed=9).loglik(x)
     nobody = np.zeros(len(idx), bool)
     for round_ in range(s.rounds + 1):

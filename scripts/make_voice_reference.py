@@ -1,10 +1,15 @@
-"""Writes coach/models/synthetic_voices.npz: what synthetic (espeak-ng) speech looks like.
+"""Writes coach/models/synthetic_voices.npz: what synthetic speech looks like.
 
 A recording of a session holds the coach's own prompts, and other recordings may hold
 another synthetic voice between turns: neither partner said them. Attribution compares
 speech with this reference (heard through the recording's noise, like an enrollment)
-and gives what matches it to nobody. Several espeak-ng voices, rates and pitches are
-used, so the reference covers synthetic speech in general, not one variant. The file
+and gives what matches it to nobody. Several voices, rates and pitches of two
+synthesizers are used (espeak-ng, which pyttsx3 speaks through on Linux, and flite: the
+coach's voice is another synthesizer's on macOS or Windows), so the reference covers
+synthetic speech in general, not one variant. Made from espeak-ng's voices alone, it let
+36 % of a third synthesizer's speech (festival's) go to a partner over the 14 cases of
+``bench_accuracy.py --prompts --prompts-festival``; with flite's four voices in it, 23 %.
+Needs the espeak-ng and flite programs. The file
 also holds each voice's d-vector (``coach.embedding``): a window of a recording much
 nearer one of them than either enrolled partner is synthetic speech.
 
@@ -26,8 +31,12 @@ from coach.features import clip_log_mel  # noqa: E402
 from coach.tts import espeak_ng  # noqa: E402
 from coach.vad import detect_speech, speech_samples  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "scripts"))
+from bench_accuracy import flite  # noqa: E402
+
 VOICES = [("en-us+f3", 150, 50), ("en-us", 140, 40), ("en-gb", 160, 55), ("en+m3", 150, 35),
-          ("en+f4", 170, 65), ("en-us+m7", 130, 45), ("en-gb-scotland", 150, 50), ("en+f2", 145, 60)]
+          ("en+f4", 170, 65), ("en-us+m7", 130, 45), ("en-gb-scotland", 150, 50), ("en+f2", 145, 60),
+          ("flite:slt", 160, 0), ("flite:rms", 150, 0), ("flite:awb", 150, 0), ("flite:kal16", 165, 0)]
 SENTENCES = [
     "Welcome, both of you. Let's take twenty minutes for each other.",
     "You have the floor for up to two minutes. Share one real feeling from your day.",
@@ -39,11 +48,19 @@ SENTENCES = [
 ROWS_PER_VOICE = 500
 
 
+def say(text: str, voice: str, rate: int, pitch: int) -> np.ndarray:
+    """``text`` in an espeak-ng voice, or flite's for a voice named "flite:NAME" (``rate``
+    as a duration stretch around espeak-ng's 175 words a minute; no pitch)."""
+    if voice.startswith("flite:"):
+        return flite(text, voice.removeprefix("flite:"), 175 / rate)
+    return espeak_ng(text, voice, rate, pitch)
+
+
 def main() -> None:
     rng = np.random.default_rng(0)
     rows, voiced = [], []
     for voice, rate, pitch in VOICES:
-        audio = np.concatenate([np.concatenate([espeak_ng(s, voice, rate, pitch), np.zeros(4000, np.float32)])
+        audio = np.concatenate([np.concatenate([say(s, voice, rate, pitch), np.zeros(4000, np.float32)])
                                 for s in SENTENCES])
         logmel = clip_log_mel(audio)
         speech = detect_speech(audio)[:len(logmel)]
