@@ -222,6 +222,17 @@ def _analyze_case(bench, case, seed: int = 0):
     return names, hyp, dur, share_error
 
 
+def _over_three_draws(bench, case) -> tuple[list[float], list[float]]:
+    """A case run with three seeds of the voice models' draws: its talk-share errors
+    (0-1) and its confusion (%, ``bench_accuracy.confusion``)."""
+    errors, confused = [], []
+    for seed in range(3):
+        names, hyp, dur, share_error = _analyze_case(bench, case, seed)
+        errors.append(share_error)
+        confused.append(bench.confusion(case["ref"], hyp, names, dur))
+    return errors, confused
+
+
 def test_a_pair_the_corpus_never_mixed_under_a_running_tap(shared_data, bench_accuracy):
     """ls367 (F) and ls1688 (M), never paired in c01-c12, under a running tap at 10 dB:
     the first pair of ``bench_accuracy.py --new-pairs``. The tap moved every d-vector
@@ -257,11 +268,7 @@ def test_a_man_and_a_woman_under_pink_noise(shared_data, bench_accuracy):
     bench = bench_accuracy
     case = next(c for c in bench.new_pair_cases(shared_data, ("white", "pink")) if c["name"] == "p08@5")
     assert set(case["enroll_audio"]) == {"ls1688", "ls3080"} and case["noise"] == "pink 5 dB"
-    errors, confused = [], []
-    for seed in range(3):
-        names, hyp, dur, share_error = _analyze_case(bench, case, seed)
-        errors.append(share_error)
-        confused.append(bench.confusion(case["ref"], hyp, names, dur))
+    errors, confused = _over_three_draws(bench, case)
     assert np.median(errors) < 0.05, errors
     assert np.median(confused) < 5.0, confused
 
@@ -282,10 +289,6 @@ def test_two_women_over_a_fan_keep_their_own_windows(shared_data, bench_accuracy
     audio = bench.with_other_noise(read_audio(case["wav"]), "fan", 5)
     enroll = {n: read_audio(p) for n, p in case["enroll"].items()}
     made = dict(audio=audio, enroll_audio=enroll, ref=bench.read_rttm(case["rttm"]))
-    errors, confused = [], []
-    for seed in range(3):
-        names, hyp, dur, share_error = _analyze_case(bench, made, seed)
-        errors.append(share_error)
-        confused.append(bench.confusion(made["ref"], hyp, names, dur))
+    errors, confused = _over_three_draws(bench, made)
     assert np.mean(errors) < 0.07, errors
     assert np.mean(confused) < 7.0, confused
