@@ -583,8 +583,12 @@ def festival(text: str, voice: str) -> np.ndarray:
     with tempfile.TemporaryDirectory() as tmp:
         src, path = Path(tmp) / "say.txt", Path(tmp) / "say.wav"
         src.write_text(text)
-        subprocess.run(["text2wave", "-eval", f"(voice_{voice})", str(src), "-o", str(path)],
-                       check=True, capture_output=True)
+        done = subprocess.run(["text2wave", "-eval", f"(voice_{voice})", str(src), "-o", str(path)],
+                              capture_output=True, text=True)
+        if done.returncode != 0 or not path.exists():  # a voice it lacks: "unbound variable"
+            said = (done.stderr + done.stdout).strip()[-200:]
+            raise RuntimeError(f"festival could not speak in {voice} (sudo apt-get install festvox-kdlpc16k "
+                               f"festvox-us-slt-hts): {said}")
         return read_audio(path)
 
 
@@ -748,6 +752,12 @@ def main() -> None:
     if args.prompts_festival and not shutil.which("text2wave"):
         ap.error("--prompts-festival needs festival (sudo apt-get install festival festvox-kdlpc16k "
                  "festvox-us-slt-hts)")
+    if args.prompts_festival:
+        try:
+            for voice in FESTIVAL_VOICES:
+                festival("Hello.", voice)
+        except RuntimeError as exc:
+            ap.error(f"--prompts-festival: {exc}")
     root = data_dir(args.data)
     rows = []
     originals = list(cases(root))  # paths and metadata only: the audio is read case by case
