@@ -562,12 +562,17 @@ PROMPT_TEXTS = ["Thank you. Now it's the other person's turn to share.",
                 "Here is something to talk about: a small moment that made you smile this week."]
 
 
-def flite(text: str, voice: str, stretch: float = 1.0) -> np.ndarray:
-    """``text`` said by the flite program's ``voice``, ``stretch`` times as slow as it
-    speaks by itself, at 16 kHz."""
+FLITE_WPM = 175
+"""About flite's own speaking rate (words a minute), as espeak-ng's default."""
+
+
+def flite(text: str, voice: str, rate_wpm: float = FLITE_WPM) -> np.ndarray:
+    """``text`` said by the flite program's ``voice`` at about ``rate_wpm`` words a minute
+    (its duration stretched by ``FLITE_WPM / rate_wpm``), at 16 kHz."""
     import subprocess
     import tempfile
 
+    stretch = FLITE_WPM / rate_wpm
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "say.wav"
         subprocess.run(["flite", "-voice", voice, "--setf", f"duration_stretch={stretch:.3f}", "-t", text,

@@ -96,13 +96,13 @@ def shared_data() -> Path:
 
 def espeak(text: str, voice: str, rate: int, pitch: int) -> np.ndarray:
     """``text`` said by espeak-ng's ``voice`` at ``rate`` words a minute and ``pitch``
-    (0-99), or by flite's for a voice named "flite:NAME" (``rate`` as a duration stretch
-    around espeak-ng's default 175; flite's pitch is left as the voice has it)."""
+    (0-99), or by flite's for a voice named "flite:NAME" (its pitch left as the voice
+    has it)."""
     if voice.startswith("flite:"):
         from bench_accuracy import flite
 
         try:
-            x = flite(text, voice.removeprefix("flite:"), 175 / rate)
+            x = flite(text, voice.removeprefix("flite:"), rate)
         except FileNotFoundError:
             sys.exit("the flite split needs the flite program (apt-get install flite)")
     else:

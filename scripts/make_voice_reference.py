@@ -50,10 +50,9 @@ ROWS_PER_VOICE = 500
 
 
 def say(text: str, voice: str, rate: int, pitch: int) -> np.ndarray:
-    """``text`` in an espeak-ng voice, or flite's for a voice named "flite:NAME" (``rate``
-    as a duration stretch around espeak-ng's 175 words a minute; no pitch)."""
+    """``text`` in an espeak-ng voice, or flite's for a voice named "flite:NAME" (no pitch)."""
     if voice.startswith("flite:"):
-        return flite(text, voice.removeprefix("flite:"), 175 / rate)
+        return flite(text, voice.removeprefix("flite:"), rate)
     return espeak_ng(text, voice, rate, pitch)
 
 

@@ -47,14 +47,6 @@ def _espeak(voice: str):
     return say
 
 
-def _flite(bench_accuracy, voice: str):
-    def say(text: str) -> np.ndarray:
-        if not shutil.which("flite"):
-            pytest.skip("the flite program is needed to render another synthesizer's voice (apt-get install flite)")
-        return bench_accuracy.flite(text, voice)
-    return say
-
-
 def _prompted(shared_data, case: str, voices: list):
     """The first 60 s of a conversation with a prompt between turns in each voice (a name
     of espeak-ng's, or a function from text to audio), on a bed of the recording's own
