@@ -580,16 +580,22 @@ def flite(text: str, voice: str, rate_wpm: float = FLITE_WPM) -> np.ndarray:
         return read_audio(path)
 
 
-def festival(text: str, voice: str) -> np.ndarray:
-    """``text`` said by festival's ``voice`` (its text2wave program), at 16 kHz."""
+def festival(text: str, voice: str, rate_wpm: float = FLITE_WPM) -> np.ndarray:
+    """``text`` said by festival's ``voice`` (its text2wave program) at about ``rate_wpm``
+    words a minute, as flite's (``FLITE_WPM``), at 16 kHz: a diphone voice's own duration
+    stretch is scaled by ``FLITE_WPM / rate_wpm``, an HTS voice's engine speed ("-r") set
+    to its inverse; at ``FLITE_WPM`` each voice speaks as it does by default."""
     import subprocess
     import tempfile
 
+    speed = rate_wpm / FLITE_WPM
+    rate = f"(set! hts_engine_params (cons (list \"-r\" {speed:.3f}) hts_engine_params))" if voice.endswith("_hts") \
+        else f"(Parameter.set 'Duration_Stretch (* (Parameter.get 'Duration_Stretch) {1 / speed:.3f}))"
     with tempfile.TemporaryDirectory() as tmp:
         src, path = Path(tmp) / "say.txt", Path(tmp) / "say.wav"
         src.write_text(text)
-        done = subprocess.run(["text2wave", "-eval", f"(voice_{voice})", str(src), "-o", str(path)],
-                              capture_output=True, text=True)
+        done = subprocess.run(["text2wave", "-eval", f"(voice_{voice})", "-eval", rate,
+                               str(src), "-o", str(path)], capture_output=True, text=True)
         if done.returncode != 0 or not path.exists():  # a voice it lacks: "unbound variable"
             said = (done.stderr + done.stdout).strip()[-200:]
             raise RuntimeError(f"festival could not speak in {voice} (sudo apt-get install festvox-kdlpc16k "

@@ -1,7 +1,7 @@
 """Benchmark spoken-command detection: recall by noise level, false commands, latency, CPU.
 
 Commands are rendered by espeak-ng (several voices, rates and pitches; flite's voices in
-the "flite" split), optionally
+the "flite" split, festival's in the "festival" split), optionally
 through a room (a synthetic exponentially decaying impulse response, or with ``--room
 kitchen`` simulated kitchens), spliced into
 real conversation from ../shared/data with kitchen noise at 20, 10 and 5 dB. Voices,
@@ -23,7 +23,7 @@ where the denoiser runs most. ``--noisy-convs`` counts its false commands in all
 c01-c12 under each noise named, 10 dB below the talk (``--noisy-snr``): ordinary
 conversation in a noisy kitchen, where most false commands come from.
 
-    /work/venv/bin/python scripts/bench_commands.py [--split held-out|tune|flite] [--quick]
+    /work/venv/bin/python scripts/bench_commands.py [--split held-out|tune|flite|festival] [--quick]
         [--only "verified|rec "] [--recognizer "threshold_per_db=0;enhance_below_snr_db=none"]
         [--room synthetic|kitchen] [--trials-json FILE] [--noisy-convs running_tap,fan,...] [--noisy-snr DB]
 
@@ -84,6 +84,10 @@ SPLITS["flite"] = dict(SPLITS["held-out"], voices=["flite:slt", "flite:rms", "fl
 """The "flite" split is the held-out one said by another synthesizer than espeak-ng (the
 flite program: two American voices, a Scottish one and a diphone voice): how much the
 figures owe to espeak-ng's voices, which the listener was tuned on."""
+SPLITS["festival"] = dict(SPLITS["held-out"], voices=["festival:ked_diphone", "festival:cmu_us_slt_arctic_hts"] * 2)
+"""The "festival" split: the held-out one said by a third synthesizer's two voices (an
+American man's diphones and an American woman's HTS voice), each twice over with its
+own draws of rate, conversation and noise, for as many trials as the flite split."""
 
 
 def shared_data() -> Path:
@@ -96,8 +100,8 @@ def shared_data() -> Path:
 
 def espeak(text: str, voice: str, rate: int, pitch: int) -> np.ndarray:
     """``text`` said by espeak-ng's ``voice`` at ``rate`` words a minute and ``pitch``
-    (0-99), or by flite's for a voice named "flite:NAME" (its pitch left as the voice
-    has it)."""
+    (0-99), or by flite's or festival's for a voice named "flite:NAME" or
+    "festival:NAME" (its pitch left as the voice has it)."""
     if voice.startswith("flite:"):
         from bench_accuracy import flite
 
@@ -105,6 +109,13 @@ def espeak(text: str, voice: str, rate: int, pitch: int) -> np.ndarray:
             x = flite(text, voice.removeprefix("flite:"), rate)
         except FileNotFoundError:
             sys.exit("the flite split needs the flite program (apt-get install flite)")
+    elif voice.startswith("festival:"):
+        from bench_accuracy import festival
+
+        try:
+            x = festival(text, voice.removeprefix("festival:"), rate)
+        except (FileNotFoundError, RuntimeError) as exc:
+            sys.exit(f"the festival split needs festival and its voices: {exc}")
     else:
         out = subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-p", str(pitch), "--stdout", text],
                              capture_output=True, check=True).stdout
