@@ -79,6 +79,11 @@ DITHER_LSB = 1.0
 """Noise added before decoding, in 16-bit steps (std): -90 dBFS, far below any room."""
 
 
+def _wrote(heard: tuple[str, ...], command: str) -> bool:
+    """Whether Whisper's transcript ``heard`` has the word of ``command`` (by meaning)."""
+    return any(MEANING.get(w, w) == command for w in heard)
+
+
 class Recognizer:
     """Decode one short stretch of 16 kHz audio into a command word, or None."""
 
@@ -210,8 +215,9 @@ class Recognizer:
                 # the gate, where a command's few words are all Whisper heard, may stand.
                 if below_gate or len(raw.words) > st.whisper_max_words:
                     return None
-                if st.whisper_override_gap is not None and raw.gap >= st.whisper_override_gap:
-                    words[1] = raw.command  # Whisper is sure of its own
+                if st.whisper_override_gap is not None and raw.gap >= st.whisper_override_gap \
+                        and raw.gap - raw.others.get(proposed, -np.inf) >= st.whisper_override_margin:
+                    words[1] = raw.command  # Whisper is sure of its own, and not torn between the two
                 elif st.whisper_denoised_breaks_ties and len(audios) > 1:
                     # pocketsphinx and Whisper's raw reading disagree: Whisper's reading of the
                     # denoised stretch decides. It may side with the proposal if it reaches
@@ -220,7 +226,7 @@ class Recognizer:
                     # two readings of one stretch are not independent.
                     tie = whisper.judge(audios[1])
                     raw_allows = not st.whisper_tie_needs_raw or raw.others.get(proposed, -np.inf) >= \
-                        self._whisper_need(snr_db, raw.words, proposed) - st.whisper_checked_slack
+                        self._whisper_need(snr_db, raw.words, proposed) - self._slack(raw.words, proposed)
                     sides = (tie.command == proposed and raw_allows) or (
                         tie.command == raw.command and raw.gap >= self._whisper_need(snr_db, raw.words, raw.command))
                     if not sides or tie.gap < self._whisper_need(snr_db, tie.words, tie.command):
@@ -230,8 +236,9 @@ class Recognizer:
                     return None
             else:
                 need = self._whisper_need(snr_db, raw.words, proposed)
+                slack = self._slack(raw.words, proposed)
                 if below_gate:  # the checks passed: their slack is spent here
-                    need -= st.whisper_checked_slack
+                    need -= slack
                 # The denoised stretch is heard only if the raw one falls short, and must
                 # reach ``need`` by itself; the raw one may be within the checks' slack,
                 # unless the denoised one names another command (whisper_slack_needs_agreement).
@@ -239,7 +246,7 @@ class Recognizer:
                     denoised = [whisper.judge(a) for a in audios[1:]]
                     contradicted = st.whisper_slack_needs_agreement and any(j.command != proposed for j in denoised)
                     if not any(j.command == proposed and j.gap >= need for j in denoised) and (
-                            below_gate or raw.gap < need - st.whisper_checked_slack
+                            below_gate or raw.gap < need - slack
                             or len(raw.words) > st.whisper_max_words or not checked() or contradicted):
                         return None
             if words[1] == "stop" and not over_speech and (
@@ -250,14 +257,21 @@ class Recognizer:
         end = (segs[-1].end_frame + 1) / self.FRAME_RATE_HZ
         return words[1], start, end, score
 
+    def _slack(self, heard: tuple[str, ...], proposed: str) -> float:
+        """How much further behind the gap asked (nats) a proposal that passed the checks
+        may fall: ``whisper_checked_slack``, or ``whisper_clear_slack`` where Whisper wrote
+        the proposed command word itself (in "What's next?" it heard the word clearly,
+        and something other than "coach" before it)."""
+        st = self.settings
+        return st.whisper_clear_slack if _wrote(heard, proposed) else st.whisper_checked_slack
+
     def _whisper_need(self, snr_db: float | None, heard: tuple[str, ...], proposed: str) -> float:
         """The gap (nats) Whisper's reading of the raw stretch must reach for ``proposed``:
         relaxed for the stretch's noise unless Whisper wrote the command word itself (the
         stretch was clear enough to hear words: "What's next?" for "coach next"), and
         raised for every word of its transcript beyond ``whisper_max_words``."""
         st = self.settings
-        clear = any(MEANING.get(w, w) == proposed for w in heard)
-        return st.whisper_gap(None if clear else snr_db) \
+        return st.whisper_gap(None if _wrote(heard, proposed) else snr_db) \
             + st.whisper_word_cost * max(0, len(heard) - st.whisper_max_words)
 
     def warm_up(self) -> None:

@@ -209,6 +209,17 @@ class RecognizerSettings:
             under a running tap: "that was so", 24.7 behind raw, became "da waltzu",
             16.7 behind denoised, and "coach stop" was taken). The tune split's replay
             lost no command by it.
+        whisper_clear_slack: the slack where Whisper wrote the proposed command word
+            itself: the stretch was clear enough for it to hear words, and what it heard
+            before the word was not "coach". Festival's slt voice saying "what's next?"
+            between talk at 20 dB (``tests/test_commands.py``) read "What's next", with
+            "Coach next." 15.7 behind, where 10 is asked: taken on the full slack. In
+            the tune and held-out trials (seed 0 of ``scripts/bench_commands.py``'s
+            draws), the commands Whisper wrote the word of ("I'll continue", "Don't
+            stop", "Go, continue") that needed the slack were 10.4-11.1 behind, the
+            distractor phrases ("What's next", "I repeat that", "Continue") 14.9-25.1.
+            At 3, no trial of the tune, held-out, flite and festival splits (seed 5)
+            changed.
         whisper_override_gap: when Whisper finds another command than pocketsphinx's the
             likeliest in the raw stretch, that command is taken instead if it is no more
             than this many nats behind Whisper's own transcript, that transcript has at
@@ -219,6 +230,15 @@ class RecognizerSettings:
             offline replay of the tune split's proposals (hysteresis cut): -8 and -10
             heard the most (96/85/77 % against 92/81/75 % without it) with no false
             alarm, -12 let 0.01 false commands per trial through; -8 is the stricter.
+        whisper_override_margin: ... and only if Whisper finds its command at least this
+            many nats likelier than pocketsphinx's: where the two are about as likely,
+            Whisper is torn, not sure, and the proposal goes to the tie-break
+            (``whisper_denoised_breaks_ties``) or is dropped. ``scripts/bench_commands.py
+            --split festival`` (2026-11-29): twice "coach pause" across the room was
+            renamed "stop" with "Coach stop." 0.2 nats ahead (trials 36 and 78); at 1 nat,
+            98/96/79 % and no false command against 98/94/79 % and 0.01 per trial; the
+            tune, held-out and flite splits the same trial for trial. The renames the tune
+            and held-out splits need were 1.5 nats ahead or more.
         whisper_max_words: Whisper gives the benefit of the doubt (the slack for checked
             proposals, naming another command) only where its own transcript of the raw
             stretch has at most this many words: a command is two words, misheard at
@@ -398,7 +418,9 @@ class RecognizerSettings:
     whisper_min_gap: tuple[float, float] = (-10.0, -14.0)
     whisper_snr_db: tuple[float, float] = (15.0, 5.0)
     whisper_checked_slack: float = 6.0
+    whisper_clear_slack: float = 3.0
     whisper_override_gap: float | None = -8.0
+    whisper_override_margin: float = 1.0
     whisper_max_words: int = 4
     whisper_word_cost: float = 1.0
     whisper_frames: int = 1000
