@@ -244,7 +244,11 @@ class Recognizer:
                 # unless the denoised one names another command (whisper_slack_needs_agreement).
                 if raw.gap < need:
                     denoised = [whisper.judge(a) for a in audios[1:]]
-                    contradicted = st.whisper_slack_needs_agreement and any(j.command != proposed for j in denoised)
+                    # The cleaned stretch read as another command, or as a phrase with the
+                    # command's word in it ("What's next") far behind: no benefit of the doubt.
+                    contradicted = st.whisper_slack_needs_agreement and any(
+                        j.command != proposed or (_wrote(j.words, proposed) and j.gap < need - st.whisper_clear_slack)
+                        for j in denoised)
                     if not any(j.command == proposed and j.gap >= need for j in denoised) and (
                             below_gate or raw.gap < need - slack
                             or len(raw.words) > st.whisper_max_words or not checked() or contradicted):
