@@ -213,7 +213,7 @@ NO_FLITE = pytest.mark.skipif(shutil.which("flite") is None, reason="flite is no
 NO_FESTIVAL = pytest.mark.skipif(shutil.which("text2wave") is None, reason="festival is not installed")
 
 
-def _trial(bench_commands, mat, phrase: str, voice: str, snr_db: float, room: bool, rng):
+def _trial(mat, phrase: str, voice: str, snr_db: float, room: bool, rng):
     """``Material.trial``, skipping where festival lacks the voice (the bench exits there)."""
     try:
         return mat.trial(phrase, voice, snr_db, room, rng)
@@ -233,12 +233,12 @@ def test_another_synthesizers_commands_are_heard_and_its_talk_is_not(shared_data
     with the same word in it."""
     mat = bench_commands.Material(shared_data, "flite")
     rng = np.random.default_rng(11)
-    x, t0, _ = _trial(bench_commands, mat, f"coach {word}", voice, 20, False, rng)
+    x, t0, _ = _trial(mat, f"coach {word}", voice, 20, False, rng)
     heard = detect_commands(frames_from_array(x))
     assert [h.command for h in heard] == [{"continue": "resume"}.get(word, word)] and abs(heard[0].t_s - t0) < 0.5
     phrase = {"pause": "let's pause for a second", "next": "what's next?", "stop": "the coach said to stop",
               "continue": "next time let's continue", "repeat": "I'll repeat that"}[word]
-    x, _, _ = _trial(bench_commands, mat, phrase, voice, 20, False, rng)
+    x, _, _ = _trial(mat, phrase, voice, 20, False, rng)
     assert detect_commands(frames_from_array(x)) == []
 
 
@@ -251,8 +251,8 @@ def test_a_phrase_whisper_writes_the_word_of_gets_less_benefit_of_the_doubt(shar
     command word itself, the slack is ``RecognizerSettings.whisper_clear_slack``."""
     mat = bench_commands.Material(shared_data, "flite")
     rng = np.random.default_rng(11)
-    _trial(bench_commands, mat, "coach next", "festival:cmu_us_slt_arctic_hts", 20, False, rng)
-    x, _, _ = _trial(bench_commands, mat, "what's next?", "festival:cmu_us_slt_arctic_hts", 20, False, rng)
+    _trial(mat, "coach next", "festival:cmu_us_slt_arctic_hts", 20, False, rng)
+    x, _, _ = _trial(mat, "what's next?", "festival:cmu_us_slt_arctic_hts", 20, False, rng)
     assert detect_commands(frames_from_array(x)) == []
     full = CommandListenerSettings(recognizer=RecognizerSettings(whisper_clear_slack=6.0))
     assert [h.command for h in detect_commands(frames_from_array(x), full)] == ["next"]
@@ -289,7 +289,7 @@ def test_whisper_torn_between_two_commands_does_not_rename_the_proposal(shared_d
     rng.bit_generator.state = {"bit_generator": "PCG64", "has_uint32": 0, "uinteger": 1350280881, "state": {
         "state": 298910392980854580389566755970254543869, "inc": 233193750087604940414945475171846202189}}
     mat = bench_commands.Material(shared_data, "festival")
-    x, t0, _ = _trial(bench_commands, mat, "coach pause", "festival:cmu_us_slt_arctic_hts", 10, True, rng)
+    x, t0, _ = _trial(mat, "coach pause", "festival:cmu_us_slt_arctic_hts", 10, True, rng)
     heard = detect_commands(frames_from_array(x))
     assert [h.command for h in heard] == ["pause"] and abs(heard[0].t_s - t0) < 0.5
     torn = CommandListenerSettings(recognizer=RecognizerSettings(whisper_override_margin=0.0))
