@@ -241,11 +241,11 @@ class Recognizer:
                     need -= slack
                 # The denoised stretch is heard only if the raw one falls short, and must
                 # reach ``need`` by itself; the raw one may be within the checks' slack,
-                # unless the denoised one names another command (whisper_slack_needs_agreement).
+                # unless the denoised one contradicts it (whisper_slack_needs_agreement):
+                # read as another command, or as a phrase with the command's word in it
+                # ("What's next") far behind.
                 if raw.gap < need:
                     denoised = [whisper.judge(a) for a in audios[1:]]
-                    # The cleaned stretch read as another command, or as a phrase with the
-                    # command's word in it ("What's next") far behind: no benefit of the doubt.
                     contradicted = st.whisper_slack_needs_agreement and any(
                         j.command != proposed or (_wrote(j.words, proposed) and j.gap < need - st.whisper_clear_slack)
                         for j in denoised)

@@ -603,6 +603,18 @@ def festival(text: str, voice: str, rate_wpm: float = FLITE_WPM) -> np.ndarray:
         return read_audio(path)
 
 
+def synthesized(text: str, voice: str, rate_wpm: float) -> np.ndarray | None:
+    """``text`` in another synthesizer's voice than espeak-ng's, named "flite:NAME" or
+    "festival:NAME", at about ``rate_wpm`` words a minute (``flite``, ``festival``); None
+    for any other name, an espeak-ng voice, which the caller renders with its pitch."""
+    kind, _, name = voice.partition(":")
+    if kind == "flite":
+        return flite(text, name, rate_wpm)
+    if kind == "festival":
+        return festival(text, name, rate_wpm)
+    return None
+
+
 def person_clips(root: Path, leave_out: set[str], most_s: float = 4.0) -> list[np.ndarray]:
     """Speech of the corpus' LibriSpeech voices other than ``leave_out`` (names as in the
     conversations, "ls1688"): from each source utterance, its first stretches by its RTTM,

@@ -102,21 +102,14 @@ def espeak(text: str, voice: str, rate: int, pitch: int) -> np.ndarray:
     """``text`` said by espeak-ng's ``voice`` at ``rate`` words a minute and ``pitch``
     (0-99), or by flite's or festival's for a voice named "flite:NAME" or
     "festival:NAME" (its pitch left as the voice has it)."""
-    if voice.startswith("flite:"):
-        from bench_accuracy import flite
+    from bench_accuracy import synthesized
 
-        try:
-            x = flite(text, voice.removeprefix("flite:"), rate)
-        except FileNotFoundError:
-            sys.exit("the flite split needs the flite program (apt-get install flite)")
-    elif voice.startswith("festival:"):
-        from bench_accuracy import festival
-
-        try:
-            x = festival(text, voice.removeprefix("festival:"), rate)
-        except (FileNotFoundError, RuntimeError) as exc:
-            sys.exit(f"the festival split needs festival and its voices: {exc}")
-    else:
+    try:
+        x = synthesized(text, voice, rate)
+    except (FileNotFoundError, RuntimeError) as exc:  # the program or its voice is missing
+        sys.exit(f"the {voice.partition(':')[0]} split needs that synthesizer and its voices "
+                 f"(apt-get install flite festival festvox-kdlpc16k festvox-us-slt-hts): {exc}")
+    if x is None:
         out = subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-p", str(pitch), "--stdout", text],
                              capture_output=True, check=True).stdout
         x, rate_hz = sf.read(io.BytesIO(out), dtype="float32")

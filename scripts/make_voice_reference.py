@@ -33,7 +33,7 @@ from coach.tts import espeak_ng  # noqa: E402
 from coach.vad import detect_speech, speech_samples  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
-from bench_accuracy import flite  # noqa: E402
+from bench_accuracy import synthesized  # noqa: E402
 
 VOICES = [("en-us+f3", 150, 50), ("en-us", 140, 40), ("en-gb", 160, 55), ("en+m3", 150, 35),
           ("en+f4", 170, 65), ("en-us+m7", 130, 45), ("en-gb-scotland", 150, 50), ("en+f2", 145, 60),
@@ -51,9 +51,8 @@ ROWS_PER_VOICE = 500
 
 def say(text: str, voice: str, rate: int, pitch: int) -> np.ndarray:
     """``text`` in an espeak-ng voice, or flite's for a voice named "flite:NAME" (no pitch)."""
-    if voice.startswith("flite:"):
-        return flite(text, voice.removeprefix("flite:"), rate)
-    return espeak_ng(text, voice, rate, pitch)
+    x = synthesized(text, voice, rate)
+    return espeak_ng(text, voice, rate, pitch) if x is None else x
 
 
 def main() -> None:
