@@ -156,13 +156,16 @@ class Analyzer:
         settings: measurement settings.
         attribution_seed: seeds the voice models' random draws
             (``AttributionSettings.seed``): benchmarks and tests judge a change over several.
+        attribution: attribution settings to use instead of those ``settings`` makes
+            (benchmarks compare a change in the same run: ``bench_accuracy.py --coach-with``).
     """
 
     def __init__(self, profiles: dict | None = None, names: list[str] | None = None,
                  settings: MeasureSettings | None = None, expected_s: float = 0.0,
-                 attribution_seed: int = 0):
+                 attribution_seed: int = 0, attribution: AttributionSettings | None = None):
         self.settings = settings or MeasureSettings()
         vad_settings, att_settings = _settings_from(self.settings)
+        att_settings = attribution or att_settings
         self._att_settings = dataclasses.replace(att_settings, seed=attribution_seed)
         # A phrase (for probes, as for attribution) is speech between pauses this long.
         self.phrase_pause_hops = int(round(att_settings.other_phrase_pause_s / HOP_S))

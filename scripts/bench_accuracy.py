@@ -47,6 +47,7 @@ by the corpus' own rule on the sources high-passed at 100 Hz (``voice_band_truth
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import itertools
 import json
@@ -66,8 +67,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from coach.analysis import Analyzer  # noqa: E402
+from coach.attribution import AttributionSettings  # noqa: E402
 from coach.frames import frames_from_array  # noqa: E402
 from coach.profiles import EnrollmentRefused, enroll_from_audio  # noqa: E402
+from coach.settings import MeasureSettings  # noqa: E402
 from coach.sources import read_audio  # noqa: E402
 
 STEP_S = 0.01
@@ -708,16 +711,53 @@ def _pct(ij: tuple[float, float, float]) -> str:
     return f"{100 * right / total:3.0f}/{100 * wrong / total:3.0f}%"
 
 
-def run_coach(x, enroll_audio, names, seed: int = 0):
+def run_coach(x, enroll_audio, names, seed: int = 0, changed: tuple | None = None):
     """coach's segments for one case and the CPU seconds they took; ``seed``: the voice
-    models' random draws (``AttributionSettings.seed``)."""
+    models' random draws (``AttributionSettings.seed``); ``changed``: (MeasureSettings,
+    AttributionSettings or None) to use instead of the defaults (``coach_with``)."""
     t0 = time.process_time()
     profiles = {n: enroll_from_audio(n, a) for n, a in enroll_audio.items()}
-    an = Analyzer(profiles, names=names, attribution_seed=seed)
+    measure, attribution = changed or (None, None)
+    an = Analyzer(profiles, names=names, settings=measure, attribution_seed=seed, attribution=attribution)
     for f in frames_from_array(x):
         an.feed(f)
     segs = an.finish()
     return [(s.start_s, s.end_s, s.speaker) for s in segs], time.process_time() - t0
+
+
+def coach_with(spec: str) -> tuple:
+    """(MeasureSettings, AttributionSettings or None) from "name=value,name=value": fields
+    of either (``vad_threshold=0.4``, ``voice_prior=2``); a tuple's items are separated by
+    "/". Raises ValueError naming the field and what is allowed."""
+    measure, changes = MeasureSettings(), {}
+    known = {f.name for f in dataclasses.fields(AttributionSettings)}
+    for item in filter(None, (i.strip() for i in spec.split(","))):
+        name, eq, text = item.partition("=")
+        name = name.strip()
+        target = measure if name in {f.name for f in dataclasses.fields(MeasureSettings)} else None
+        if not eq or (target is None and name not in known):
+            raise ValueError(f"{item!r}: expected NAME=VALUE with NAME a field of MeasureSettings or "
+                             f"AttributionSettings (e.g. vad_threshold, voice_prior)")
+        current = getattr(target or AttributionSettings(), name)
+        try:
+            if isinstance(current, bool):
+                if text.lower() not in ("1", "0", "true", "false"):
+                    raise ValueError
+                value = text.lower() in ("1", "true")
+            elif isinstance(current, tuple):
+                value = tuple(type(current[0])(v) for v in text.split("/"))
+            else:
+                value = type(current)(text)
+        except (ValueError, IndexError):
+            raise ValueError(f"{item!r}: {name} is {type(current).__name__} ({current!r} by default)") from None
+        if target is not None:
+            measure = dataclasses.replace(measure, **{name: value})
+        else:
+            changes[name] = value
+    attribution = None
+    if changes:  # on top of what the measure settings make (the floor bonus)
+        attribution = dataclasses.replace(AttributionSettings(floor_bonus=measure.floor_bonus), **changes)
+    return measure, attribution
 
 
 def main() -> None:
@@ -759,6 +799,10 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=1, metavar="N",
                     help="also run coach with the voice models' random draws seeded 1..N-1 (systems coach@1...): "
                          "how much a figure owes to the draw")
+    ap.add_argument("--coach-with", action="append", default=[], metavar="NAME=VALUE[,NAME=VALUE]",
+                    help="also run coach with these settings changed (fields of MeasureSettings or "
+                         "AttributionSettings, e.g. vad_threshold=0.4), as system coach#1 (coach#2... when "
+                         "repeated), with the same seeds: a change measured in the same run, case for case")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--decompose", action="store_true",
                     help="also print, per case and per group, the talk-share error left if speech detection, "
@@ -767,6 +811,12 @@ def main() -> None:
                     help="score the conversations against their truth made again on the sources "
                          f"high-passed at {VOICE_BAND_HZ:.0f} Hz (see voice_band_truth)")
     args = ap.parse_args()
+    try:
+        changed = [coach_with(spec) for spec in args.coach_with]
+    except ValueError as exc:
+        ap.error(f"--coach-with {exc}")
+    for i, spec in enumerate(args.coach_with, 1):
+        print(f"coach#{i}: coach with {spec}")
     if (args.prompts_flite or args.prompts_festival or args.prompts_person) and not args.prompts:
         ap.error("--prompts-flite, --prompts-festival and --prompts-person choose the voice of --prompts: "
                  "add --prompts")
@@ -844,6 +894,8 @@ def main() -> None:
             truth = talk(ref_k, names, dur_k)
             systems = [("coach", lambda: run_coach(x, enroll, names))]
             systems += [(f"coach@{k}", lambda k=k: run_coach(x, enroll, names, k)) for k in range(1, args.seeds)]
+            systems += [(f"coach#{i}" + (f"@{k}" if k else ""), lambda k=k, c=c: run_coach(x, enroll, names, k, c))
+                        for i, c in enumerate(changed, 1) for k in range(args.seeds)]
             if not args.no_baseline:
                 systems.append(("baseline", lambda: (lambda t: (baseline(x, enroll), time.process_time() - t))(time.process_time())))
             for sysname, fn in systems:
@@ -876,16 +928,7 @@ def main() -> None:
     print()
     for sysname in sorted({r["system"] for r in rows}):
         rs = [r for r in rows if r["system"] == sysname]
-        kinds = sorted({r["case"].split("+", 1)[1] for r in rs if "+" in r["case"]})
-        originals = [r for r in rs if "+" not in r["case"] and not r["new"]]
-        new = [r for r in rs if "+" not in r["case"] and r["new"]]
-        groups = [("all", rs), ("originals", originals),
-                  ("same-gender", [r for r in originals if r["genders"] in ("MM", "FF")]),
-                  ("mixed", [r for r in originals if r["genders"] in ("MF", "FM")])]
-        groups += [("new pairs", new), ("new, same-g", [r for r in new if r["genders"] in ("MM", "FF")])]
-        groups += [(f"new @{snr} dB", [r for r in new if r["case"].endswith(f"@{snr}")]) for snr in NEW_PAIR_SNRS_DB]
-        groups += [(f"+{k}", [r for r in rs if r["case"].endswith(f"+{k}")]) for k in kinds]
-        for lab, sel in groups:
+        for lab, sel in groups_of(rs):
             if not sel:
                 continue
             sh = [r["share"] for r in sel]
@@ -908,6 +951,46 @@ def main() -> None:
             n_ij = sum(len(interjections(r["ref"], r["names"])) for r in sel)
             print(f"{sysname:<8} {lab:<11} interjections: {n_ij} turns, {ij[0]:.1f} s; given to their speaker "
                   f"{100 * ij[1] / max(ij[0], 1e-9):4.1f}%, to the other only {100 * ij[2] / max(ij[0], 1e-9):4.1f}%")
+    compare_changed(rows, len(changed))
+
+
+def groups_of(rs: list[dict]) -> list[tuple[str, list[dict]]]:
+    """The summary's groups of one system's rows: all, the originals (same-gender,
+    mixed), the new pairs (same-gender, by SNR), and each kind of copy (+call...)."""
+    kinds = sorted({r["case"].split("+", 1)[1] for r in rs if "+" in r["case"]})
+    originals = [r for r in rs if "+" not in r["case"] and not r["new"]]
+    new = [r for r in rs if "+" not in r["case"] and r["new"]]
+    groups = [("all", rs), ("originals", originals),
+              ("same-gender", [r for r in originals if r["genders"] in ("MM", "FF")]),
+              ("mixed", [r for r in originals if r["genders"] in ("MF", "FM")])]
+    groups += [("new pairs", new), ("new, same-g", [r for r in new if r["genders"] in ("MM", "FF")])]
+    groups += [(f"new @{snr} dB", [r for r in new if r["case"].endswith(f"@{snr}")]) for snr in NEW_PAIR_SNRS_DB]
+    groups += [(f"+{k}", [r for r in rs if r["case"].endswith(f"+{k}")]) for k in kinds]
+    return groups
+
+
+def compare_changed(rows: list[dict], n_changed: int, by_pp: float = 0.3) -> None:
+    """coach#i (``--coach-with``) against coach, case for case and seed for seed: per
+    group the mean talk-share error, the cases over 5 pp, how many cases moved by more
+    than ``by_pp`` either way, and the mean DER. Medians hide what a change trades."""
+    def seed_of(name: str) -> str:
+        return name.partition("@")[2]
+    plain = {(r["case"], seed_of(r["system"])): r for r in rows if r["system"].split("@")[0] == "coach"}
+    for i in range(1, n_changed + 1):
+        mine = [r for r in rows if r["system"].split("@")[0] == f"coach#{i}"]
+        pairs = {id(r): plain[(r["case"], seed_of(r["system"]))] for r in mine if (r["case"], seed_of(r["system"])) in plain}
+        print(f"\ncoach#{i} against coach, case for case over {len({seed_of(r['system']) for r in mine})} seed(s):")
+        for lab, sel in groups_of([r for r in mine if id(r) in pairs]):
+            if not sel:
+                continue
+            before = np.array([pairs[id(r)]["share"] for r in sel])
+            after = np.array([r["share"] for r in sel])
+            der_b = np.mean([pairs[id(r)]["der"] for r in sel])
+            der_a = np.mean([r["der"] for r in sel])
+            print(f"  {lab:<11} n={len(sel):3d}  share mean {before.mean():5.2f} -> {after.mean():5.2f} pp  "
+                  f"over 5 pp {int((before > 5).sum()):3d} -> {int((after > 5).sum()):3d}  "
+                  f"better {int((after < before - by_pp).sum()):3d}, worse {int((after > before + by_pp).sum()):3d}  "
+                  f"DER mean {der_b:5.2f} -> {der_a:5.2f}%")
 
 
 if __name__ == "__main__":

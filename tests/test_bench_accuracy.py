@@ -145,3 +145,35 @@ def test_only_refuses_a_case_that_does_not_exist(shared_data, bench_accuracy, mo
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "'ami'" in err and "ami_dev00" in err and "c12" in err
+
+
+def test_coach_with_changes_the_named_settings_and_only_them(bench_accuracy):
+    from coach.attribution import AttributionSettings
+    from coach.settings import MeasureSettings
+
+    measure, attribution = bench_accuracy.coach_with(
+        "vad_threshold=0.4, voice_prior=2,noise_levels_db=0/3,windows_coherence=false")
+    assert measure == MeasureSettings(vad_threshold=0.4)
+    assert attribution == AttributionSettings(floor_bonus=MeasureSettings().floor_bonus, voice_prior=2.0,
+                                              noise_levels_db=(0.0, 3.0), windows_coherence=False)
+    assert bench_accuracy.coach_with("min_silence_s=0.2") == (MeasureSettings(min_silence_s=0.2), None)
+
+
+@pytest.mark.parametrize("spec, said", [("bogus=1", "'bogus=1'"), ("voice_prior", "NAME=VALUE"),
+                                        ("voice_prior=x", "voice_prior is float"),
+                                        ("windows_coherence=maybe", "windows_coherence is bool")])
+def test_coach_with_names_what_it_cannot_read(bench_accuracy, spec, said):
+    with pytest.raises(ValueError, match=said):
+        bench_accuracy.coach_with(spec)
+
+
+def test_a_change_is_compared_case_for_case_and_seed_for_seed(bench_accuracy, capsys):
+    def row(case, system, share, der=5.0):
+        return dict(case=case, system=system, share=share, der=der, new=False, genders="MF")
+    rows = [row("c01", "coach", 2.0), row("c01", "coach@1", 6.0), row("c02", "coach", 1.0, 3.0),
+            row("c01", "coach#1", 1.0), row("c01", "coach#1@1", 7.0), row("c02", "coach#1", 1.1, 4.0)]
+    bench_accuracy.compare_changed(rows, 1)
+    all_line = next(line for line in capsys.readouterr().out.splitlines() if line.strip().startswith("all"))
+    # before 2, 6, 1 (mean 3.00, one over 5 pp); after 1, 7, 1.1 (3.03, one over); c02 moved under 0.3 pp
+    assert "n=  3" in all_line and "3.00 ->  3.03" in all_line and "over 5 pp   1 ->   1" in all_line
+    assert "better   1, worse   1" in all_line and "DER mean  4.33 ->  4.67%" in all_line
