@@ -69,7 +69,8 @@ windows are searched from where the last search stopped (the audio ring grows wi
 the batch so that it still holds them)."""
 
 
-def _settings_from(ms: MeasureSettings) -> tuple[VadSettings, AttributionSettings]:
+def settings_from(ms: MeasureSettings) -> tuple[VadSettings, AttributionSettings]:
+    """The speech detector's and attribution's settings that ``ms`` makes."""
     vad = VadSettings(model=ms.vad_model, threshold=ms.vad_threshold,
                       off_threshold=max(0.0, ms.vad_threshold - 0.15),
                       min_speech_s=ms.min_speech_s, min_silence_s=ms.min_silence_s)
@@ -164,7 +165,7 @@ class Analyzer:
                  settings: MeasureSettings | None = None, expected_s: float = 0.0,
                  attribution_seed: int = 0, attribution: AttributionSettings | None = None):
         self.settings = settings or MeasureSettings()
-        vad_settings, att_settings = _settings_from(self.settings)
+        vad_settings, att_settings = settings_from(self.settings)
         att_settings = attribution or att_settings
         self._att_settings = dataclasses.replace(att_settings, seed=attribution_seed)
         # A phrase (for probes, as for attribution) is speech between pauses this long.

@@ -66,7 +66,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from coach.analysis import Analyzer  # noqa: E402
+from coach.analysis import Analyzer, settings_from  # noqa: E402
 from coach.attribution import AttributionSettings  # noqa: E402
 from coach.frames import frames_from_array  # noqa: E402
 from coach.profiles import EnrollmentRefused, enroll_from_audio  # noqa: E402
@@ -729,16 +729,15 @@ def coach_with(spec: str) -> tuple:
     """(MeasureSettings, AttributionSettings or None) from "name=value,name=value": fields
     of either (``vad_threshold=0.4``, ``voice_prior=2``); a tuple's items are separated by
     "/". Raises ValueError naming the field and what is allowed."""
+    measure_fields = {f.name for f in dataclasses.fields(MeasureSettings)}
+    attribution_fields = {f.name for f in dataclasses.fields(AttributionSettings)}
     measure, changes = MeasureSettings(), {}
-    known = {f.name for f in dataclasses.fields(AttributionSettings)}
     for item in filter(None, (i.strip() for i in spec.split(","))):
-        name, eq, text = item.partition("=")
-        name = name.strip()
-        target = measure if name in {f.name for f in dataclasses.fields(MeasureSettings)} else None
-        if not eq or (target is None and name not in known):
+        name, eq, text = (part.strip() for part in item.partition("="))
+        if not eq or name not in measure_fields | attribution_fields:
             raise ValueError(f"{item!r}: expected NAME=VALUE with NAME a field of MeasureSettings or "
                              f"AttributionSettings (e.g. vad_threshold, voice_prior)")
-        current = getattr(target or AttributionSettings(), name)
+        current = getattr(measure if name in measure_fields else AttributionSettings(), name)
         try:
             if isinstance(current, bool):
                 if text.lower() not in ("1", "0", "true", "false"):
@@ -750,14 +749,12 @@ def coach_with(spec: str) -> tuple:
                 value = type(current)(text)
         except (ValueError, IndexError):
             raise ValueError(f"{item!r}: {name} is {type(current).__name__} ({current!r} by default)") from None
-        if target is not None:
+        if name in measure_fields:
             measure = dataclasses.replace(measure, **{name: value})
         else:
             changes[name] = value
-    attribution = None
-    if changes:  # on top of what the measure settings make (the floor bonus)
-        attribution = dataclasses.replace(AttributionSettings(floor_bonus=measure.floor_bonus), **changes)
-    return measure, attribution
+    # on top of the attribution settings the measure settings make (their floor bonus)
+    return measure, dataclasses.replace(settings_from(measure)[1], **changes) if changes else None
 
 
 def main() -> None:
@@ -973,25 +970,23 @@ def compare_changed(rows: list[dict], n_changed: int, by_pp: float = 0.3) -> Non
     """coach#i (``--coach-with``) against coach, case for case and seed for seed: per
     group the mean talk-share error, the cases over 5 pp, how many cases moved by more
     than ``by_pp`` either way, and the mean DER. Medians hide what a change trades."""
-    def seed_of(name: str) -> str:
-        return name.partition("@")[2]
-    plain = {(r["case"], seed_of(r["system"])): r for r in rows if r["system"].split("@")[0] == "coach"}
+    def key(r: dict) -> tuple[str, str]:  # the case and the seed ("" for seed 0)
+        return r["case"], r["system"].partition("@")[2]
+    plain = {key(r): r for r in rows if r["system"].partition("@")[0] == "coach"}
     for i in range(1, n_changed + 1):
-        mine = [r for r in rows if r["system"].split("@")[0] == f"coach#{i}"]
-        pairs = {id(r): plain[(r["case"], seed_of(r["system"]))] for r in mine if (r["case"], seed_of(r["system"])) in plain}
-        print(f"\ncoach#{i} against coach, case for case over {len({seed_of(r['system']) for r in mine})} seed(s):")
-        for lab, sel in groups_of([r for r in mine if id(r) in pairs]):
+        mine = [r for r in rows if r["system"].partition("@")[0] == f"coach#{i}" and key(r) in plain]
+        print(f"\ncoach#{i} against coach, case for case over {len({key(r)[1] for r in mine})} seed(s):")
+        for lab, sel in groups_of(mine):
             if not sel:
                 continue
-            before = np.array([pairs[id(r)]["share"] for r in sel])
+            before = np.array([plain[key(r)]["share"] for r in sel])
             after = np.array([r["share"] for r in sel])
-            der_b = np.mean([pairs[id(r)]["der"] for r in sel])
+            der_b = np.mean([plain[key(r)]["der"] for r in sel])
             der_a = np.mean([r["der"] for r in sel])
             print(f"  {lab:<11} n={len(sel):3d}  share mean {before.mean():5.2f} -> {after.mean():5.2f} pp  "
                   f"over 5 pp {int((before > 5).sum()):3d} -> {int((after > 5).sum()):3d}  "
                   f"better {int((after < before - by_pp).sum()):3d}, worse {int((after > before + by_pp).sum()):3d}  "
                   f"DER mean {der_b:5.2f} -> {der_a:5.2f}%")
-
 
 if __name__ == "__main__":
     main()
