@@ -108,7 +108,21 @@ class AttributionSettings:
     the mean talk-share error went 2.57 -> 2.38 / 2.36 pp, same-gender pairs gaining most,
     but over the 216 cases of ``--variants --walk --kitchen --call --prompts
     --other-noises`` 3.34 -> 3.35 / 3.57 pp (calls, far talkers and a pan at 5 dB lose),
-    DER 7.43 -> 7.60 / 7.93 %. So 16 stays."""
+    DER 7.43 -> 7.60 / 7.93 %. So 16 stays.
+
+    Voice models adapted from one background model (GMM-UBM, Reynolds et al. 2000: a
+    mixture fitted on the recording's speech and both noisy enrollments, then each voice
+    by MAP adaptation from its enrollment and, in the rounds, its labelled speech) were
+    measured and not taken (2026-11-29, a scratch ``ubm_components`` setting, the
+    originals over three seeds, case for case): means alone, relevance 16, 32 or 64
+    Gaussians: the per-hop evidence shrank (c01: A's solo hops 9.7 -> 0.8 nats on average
+    before the rounds) and 38 of 42 runs got worse, mean 2.66 -> 16-21 pp. Means, weights
+    and variances, relevance 4: 16 Gaussians 2.66 -> 3.58 pp (over 5 pp 1 -> 8; c01's
+    hops 94 / 96 % on the right side of zero after the rounds, against 91 / 95 %, but
+    c03 gave 14.6 % of one voice's solo talk to the other, against none), 32 Gaussians
+    8.07 pp; 16 at relevance 16, 6.02 pp. The rest
+    of attribution (switch costs, the windows' prior, ``llr_clip``) is tuned to the
+    evidence of separately fitted models, and a shared background made it weaker."""
     rounds: int = 3
     seed: int = 0
     """Seeds the random draws: which of the room's noise rows each enrollment is heard
