@@ -68,6 +68,13 @@ class AttributionSettings:
     """
 
     switch_in_speech: float = 50.0
+    """Measured again (2026-11-29, ``bench_accuracy.py --coach-with``, case for case): 80
+    on ``--new-pairs --seeds 3`` (144 runs) 2.57 -> 2.40 pp mean (the originals 2.66 ->
+    2.31), DER 5.26 -> 4.84 %, but cases over 5 pp 14 -> 17; over the 216 cases of
+    ``--variants --walk --kitchen --call --prompts --other-noises`` 3.34 -> 3.37 pp, over
+    5 pp 27 -> 30 (a fan at 10 dB, a pan at 5 dB and the walk-away copies lose). 30: 144
+    runs 2.64 pp, DER 6.14 %. ``switch_at_pause`` 5 and 20: 2.59 and 2.53 pp, over 5 pp
+    16 and 13. All stay."""
     switch_at_pause: float = 10.0
     pause_s: float = 0.15
     overlap_cost: float = 40.0
