@@ -127,9 +127,9 @@ class AttributionSettings:
     and variances, relevance 4: 16 Gaussians 2.66 -> 3.58 pp (over 5 pp 1 -> 8; c01's
     hops 94 / 96 % on the right side of zero after the rounds, against 91 / 95 %, but
     c03 gave 14.6 % of one voice's solo talk to the other, against none), 32 Gaussians
-    8.07 pp; 16 at relevance 16, 6.02 pp. The rest
-    of attribution (switch costs, the windows' prior, ``llr_clip``) is tuned to the
-    evidence of separately fitted models, and a shared background made it weaker."""
+    8.07 pp; 16 at relevance 16, 6.02 pp. The rest of attribution (switch costs, the
+    windows' prior, ``llr_clip``) is tuned to the evidence of separately fitted models,
+    and a shared background made it weaker."""
     rounds: int = 3
     seed: int = 0
     """Seeds the random draws: which of the room's noise rows each enrollment is heard
