@@ -129,7 +129,22 @@ class AttributionSettings:
     c03 gave 14.6 % of one voice's solo talk to the other, against none), 32 Gaussians
     8.07 pp; 16 at relevance 16, 6.02 pp. The rest of attribution (switch costs, the
     windows' prior, ``llr_clip``) is tuned to the evidence of separately fitted models,
-    and a shared background made it weaker."""
+    and a shared background made it weaker.
+
+    Delta cepstra (regression over +-2 hops, appended to c1..c20: 40 dimensions, the
+    enrollments' deltas heard through a contiguous run of the room's noise) were measured
+    and not taken (2026-11-29, a scratch ``deltas`` setting, case for case). In one model
+    with the statics: the originals over three seeds 2.66 -> 2.21 pp (medians 2.1 / 2.3 /
+    1.8 against 3.1 / 2.8 / 2.9; confusion 0.7 -> 0.4 %), but ``--new-pairs --seeds 3``
+    (144 runs) 2.57 -> 3.04 pp, over 5 pp 14 -> 23 (new pairs at 5 dB 2.48 -> 4.29), and
+    the 216 cases 3.34 -> 3.45 pp, over 5 pp 27 -> 38, with every walk-away copy worse
+    or equal (1.74 -> 2.48) and DER up in most groups (7.43 -> 8.61 %). Used only where
+    the recording's speech stands at least 5 dB over its noise (by the powers above):
+    144 runs 2.43 pp, over 5 pp 15; 216 cases 3.34 pp, over 5 pp 30 (walk and the pan at
+    10 dB still lose). Deltas as a separate pair of 8- or 16-Gaussian models added to
+    the statics' evidence (weights 0.5 and 1; +-1, 2, 3 hops): originals 2.55-2.78 pp,
+    more runs over 5 pp. Deltas sharpen clean, close speech and blur in noise and
+    reverberation, where the hidden set's kitchens are."""
     rounds: int = 3
     seed: int = 0
     """Seeds the random draws: which of the room's noise rows each enrollment is heard
