@@ -146,6 +146,15 @@ class AttributionSettings:
     more runs over 5 pp. Deltas sharpen clean, close speech and blur in noise and
     reverberation, where the hidden set's kitchens are."""
     rounds: int = 3
+    """The rounds retrain each voice on all the hops labelled its own. Leaving out the
+    hops near a change of talker (where overlap and late switches are) was measured and
+    not taken (2026-11-29, a scratch ``train_edge_s``, case for case; a voice left with
+    under 200 hops kept them all). Within 0.5 s of a change: the originals over three
+    seeds 2.66 -> 2.18 pp (c06 4.6 -> 0.4) but DER median 3.8 -> 4.3 % at seed 0; new
+    pairs 2.54 -> 2.55; the 216 cases 3.34 -> 3.73 pp, over 5 pp 27 -> 40 (calls 3.95 ->
+    5.25, a pan at 5 dB 3.57 -> 5.08). Within 0.3 s: 144 runs 2.57 -> 2.43 pp, over 5 pp
+    14 -> 8, but the 216 cases 3.65 pp, 37 over 5 pp. Within 1 s: 144 runs 2.99 pp. Only
+    hops whose evidence was at least 1 nat: originals 2.52 pp."""
     seed: int = 0
     """Seeds the random draws: which of the room's noise rows each enrollment is heard
     with, and which of the recording's rows a voice model learns from when there are
