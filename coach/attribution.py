@@ -153,8 +153,12 @@ class AttributionSettings:
     seeds 2.66 -> 2.18 pp (c06 4.6 -> 0.4) but DER median 3.8 -> 4.3 % at seed 0; new
     pairs 2.54 -> 2.55; the 216 cases 3.34 -> 3.73 pp, over 5 pp 27 -> 40 (calls 3.95 ->
     5.25, a pan at 5 dB 3.57 -> 5.08). Within 0.3 s: 144 runs 2.57 -> 2.43 pp, over 5 pp
-    14 -> 8, but the 216 cases 3.65 pp, 37 over 5 pp. Within 1 s: 144 runs 2.99 pp. Only
-    hops whose evidence was at least 1 nat: originals 2.52 pp."""
+    14 -> 8, but the 216 cases 3.65 pp, 37 over 5 pp; over three seeds the variants,
+    walk, kitchen, call and prompt copies 2.71 -> 2.71 pp (kitchen 2.23 -> 2.62) and the
+    other-noise copies 4.02 -> 4.31 pp, over 5 pp 71 -> 82, while the new pairs under a
+    fan and a pan, which no setting was chosen on (``--new-pairs-noise fan,pan``, two
+    seeds), went 2.43 -> 2.21 pp (delta cepstra, above: 2.28). Within 1 s: 144 runs 2.99
+    pp. Only hops whose evidence was at least 1 nat: originals 2.52 pp."""
     seed: int = 0
     """Seeds the random draws: which of the room's noise rows each enrollment is heard
     with, and which of the recording's rows a voice model learns from when there are
