@@ -50,7 +50,8 @@ ROWS_PER_VOICE = 500
 
 
 def say(text: str, voice: str, rate: int, pitch: int) -> np.ndarray:
-    """``text`` in an espeak-ng voice, or flite's for a voice named "flite:NAME" (no pitch)."""
+    """``text`` in an espeak-ng voice, or in another synthesizer's for a voice named
+    "flite:NAME" or "festival:NAME" (``bench_accuracy.synthesized``; no pitch)."""
     x = synthesized(text, voice, rate)
     return espeak_ng(text, voice, rate, pitch) if x is None else x
 
